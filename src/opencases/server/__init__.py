@@ -1,0 +1,1 @@
+"""The HTTP server (Starlette + uvicorn) and, later, the event delivery worker."""

@@ -1,0 +1,97 @@
+"""The ASGI application: the AWS API on every path, emulator endpoints under /_opencases/.
+
+The API path is a bare ASGI handler rather than a Starlette route: every request pays for
+routing once (our model-driven router), and the synchronous core runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from opencases import __version__
+from opencases.config import Settings
+from opencases.server.pipeline import MAX_BODY_BYTES, Pipeline
+from opencases.store.store import Store
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+def _admin_app(store: Store) -> Starlette:
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__, "database": store.dialect})
+
+    return Starlette(routes=[Route("/_opencases/health", health, methods=["GET"])])
+
+
+class OpenCasesApp:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.pipeline = Pipeline(store, settings)
+        self.admin = _admin_app(store)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith("/_opencases/") or path.startswith("/ui"):
+            await self.admin(scope, receive, send)
+            return
+        body, size = await self._read_body(receive)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        raw_path = scope.get("raw_path") or path.encode()
+        response = await run_in_threadpool(
+            self.pipeline.handle,
+            scope["method"],
+            raw_path.decode("latin-1").split("?", 1)[0],
+            scope.get("query_string", b"").decode("latin-1"),
+            headers,
+            body,
+            size,
+        )
+        out_headers = [(k.lower().encode(), v.encode()) for k, v in response.headers.items()]
+        out_headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def _read_body(self, receive: Receive) -> tuple[bytes, int]:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            # Keep reading past the limit without storing, so the pipeline can refuse it
+            # with a modeled error instead of a dropped connection.
+            if size <= MAX_BODY_BYTES + 1:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks), size
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(settings: Settings, store: Store | None = None) -> OpenCasesApp:
+    return OpenCasesApp(store or Store(settings.database_url, settings.sqlite_synchronous), settings)

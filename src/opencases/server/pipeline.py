@@ -1,0 +1,86 @@
+"""One HTTP request in, one HTTP response out: route, parse, invoke, serialize.
+
+Synchronous and transport-free, so the ASGI app and the in-process mock share it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from opencases import api
+from opencases.config import Settings
+from opencases.errors import InternalServerException, ServiceError, ValidationException
+from opencases.server.identity import open_identity
+from opencases.services.context import RequestContext
+from opencases.store.store import Store
+from opencases.wire.model import operation_model
+from opencases.wire.parser import parse_request
+from opencases.wire.router import router
+from opencases.wire.serializer import serialize_error, serialize_response
+
+log = logging.getLogger("opencases.request")
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    operation: str = "-"
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+class Pipeline:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.router = router()
+        api.check_registry()
+
+    def handle(
+        self,
+        method: str,
+        raw_path: str,
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        body_size: int | None = None,
+    ) -> Response:
+        """`headers` keys are lower-case; `body_size` is the full size when `body` was cut."""
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        operation = "-"
+        try:
+            size = len(body) if body_size is None else body_size
+            if size > MAX_BODY_BYTES:
+                raise ValidationException(f"Request body is {size} bytes; the limit is {MAX_BODY_BYTES} bytes")
+            operation, uri_params = self.router.match(method, raw_path)
+            op = operation_model(operation)
+            params = parse_request(op, uri_params, query, body)
+            who = open_identity(headers.get("authorization"), query)
+            ctx = RequestContext(
+                store=self.store,
+                settings=self.settings,
+                account=who.account,
+                region=who.region,
+                principal_arn=who.principal_arn,
+                request_id=request_id,
+            )
+            result = api.invoke(ctx, operation, params)
+            status, out_headers, out_body = serialize_response(op, result)
+        except ServiceError as err:
+            status, out_headers, out_body = serialize_error(err)
+        except Exception:
+            log.exception("unhandled error (request %s)", request_id)
+            status, out_headers, out_body = serialize_error(
+                InternalServerException(f"Internal error; request id {request_id}")
+            )
+        out_headers["x-amzn-RequestId"] = request_id
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info("%s %s %s %d %.1fms %s", method, raw_path, operation, status, elapsed, request_id)
+        return Response(status, out_headers, out_body, operation, request_id)

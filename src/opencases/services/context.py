@@ -1,0 +1,48 @@
+"""RequestContext: who is calling, where, and with what store and settings."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from opencases.config import Settings
+from opencases.store.store import Store
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class RequestContext:
+    store: Store
+    settings: Settings
+    account: str = "000000000000"
+    region: str = "us-east-1"
+    principal_arn: str = "arn:aws:iam::000000000000:root"
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    clock: Callable[[], int] = _now_ms
+    partition: str = "aws"
+
+    def now_ms(self) -> int:
+        return self.clock()
+
+    def arn(self, resource: str) -> str:
+        """A Cases ARN for `resource` (e.g. `domain/<id>/field/<id>`), SPEC.md section 7."""
+        return f"arn:{self.partition}:cases:{self.region}:{self.account}:{resource}"
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def ms_to_iso(ms: int) -> str:
+    """`YYYY-MM-DDTHH:MM:SS.sssZ`, the form DESIGN.md fixes for DateTime values."""
+    return ms_to_datetime(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

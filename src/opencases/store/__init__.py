@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core on SQLite or PostgreSQL; no botocore, no HTTP."""

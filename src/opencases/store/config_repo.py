@@ -1,0 +1,260 @@
+"""Reads and writes of domain configuration: domains, fields, options, layouts, templates,
+case rules, tags and the case event configuration.
+
+Rows come back as plain dicts keyed by column name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, tuple_, update
+
+from opencases.store import schema as s
+
+# Resource kind -> (table, id column); the service layer names kinds, never tables.
+CONFIG_TABLES: dict[str, tuple[Table, str]] = {
+    "layout": (s.layouts, "layout_id"),
+    "template": (s.templates, "template_id"),
+    "case_rule": (s.case_rules, "case_rule_id"),
+}
+
+# Everything keyed by domain_id, in the order DeleteDomain empties it.
+DOMAIN_TABLES: Sequence[Table] = (
+    s.audit_events,
+    s.related_items,
+    s.case_text,
+    s.case_values,
+    s.cases,
+    s.idempotency,
+    s.merges,
+    s.outbox,
+    s.tags,
+    s.event_configs,
+    s.field_options,
+    s.fields,
+    s.layouts,
+    s.templates,
+    s.case_rules,
+    s.domains,
+)
+
+
+def _row(r: Any) -> dict[str, Any] | None:
+    return dict(r._mapping) if r is not None else None
+
+
+class ConfigRepo:
+    conn: Connection
+
+    # -- domains ---------------------------------------------------------------------------
+    def insert_domain(self, row: dict[str, Any]) -> None:
+        self._insert(s.domains, row)
+
+    def get_domain(self, domain_id: str) -> dict[str, Any] | None:
+        return _row(self.conn.execute(select(s.domains).where(s.domains.c.domain_id == domain_id)).first())
+
+    def count_domains(self, account: str, region: str) -> int:
+        q = select(func.count()).where(s.domains.c.account == account, s.domains.c.region == region)
+        return int(self.conn.execute(q).scalar_one())
+
+    def list_domains(
+        self, account: str, region: str, after: tuple[int, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        t = s.domains
+        q = select(t).where(t.c.account == account, t.c.region == region)
+        if after is not None:
+            q = q.where(tuple_(t.c.created_ms, t.c.domain_id) > tuple_(*after))
+        q = q.order_by(t.c.created_ms, t.c.domain_id).limit(limit)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def delete_domain(self, domain_id: str) -> None:
+        for table in DOMAIN_TABLES:
+            self.conn.execute(delete(table).where(table.c.domain_id == domain_id))
+
+    # -- fields ----------------------------------------------------------------------------
+    def insert_field(self, row: dict[str, Any]) -> None:
+        self._insert(s.fields, row)
+
+    def get_field(self, domain_id: str, field_id: str) -> dict[str, Any] | None:
+        t = s.fields
+        q = select(t).where(t.c.domain_id == domain_id, t.c.field_id == field_id)
+        return _row(self.conn.execute(q).first())
+
+    def get_fields(self, domain_id: str, field_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(field_ids))
+        if not ids:
+            return {}
+        t = s.fields
+        q = select(t).where(t.c.domain_id == domain_id, t.c.field_id.in_(ids))
+        return {r.field_id: dict(r._mapping) for r in self.conn.execute(q)}
+
+    def all_fields(self, domain_id: str) -> list[dict[str, Any]]:
+        t = s.fields
+        q = select(t).where(t.c.domain_id == domain_id).order_by(t.c.position)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def list_fields(self, domain_id: str, after: int | None, limit: int) -> list[dict[str, Any]]:
+        t = s.fields
+        q = select(t).where(t.c.domain_id == domain_id, t.c.deleted.is_(False))
+        if after is not None:
+            q = q.where(t.c.position > after)
+        return [dict(r._mapping) for r in self.conn.execute(q.order_by(t.c.position).limit(limit))]
+
+    def count_fields(self, domain_id: str, deleted: bool) -> int:
+        t = s.fields
+        q = select(func.count()).where(t.c.domain_id == domain_id, t.c.deleted.is_(deleted))
+        return int(self.conn.execute(q).scalar_one())
+
+    def next_field_position(self, domain_id: str) -> int:
+        t = s.fields
+        q = select(func.coalesce(func.max(t.c.position), 0)).where(t.c.domain_id == domain_id)
+        return int(self.conn.execute(q).scalar_one()) + 1
+
+    def update_field(self, domain_id: str, field_id: str, values: dict[str, Any]) -> None:
+        t = s.fields
+        self._update(t, and_(t.c.domain_id == domain_id, t.c.field_id == field_id), values)
+
+    # -- field options ---------------------------------------------------------------------
+    def get_options(self, domain_id: str, field_id: str) -> dict[str, dict[str, Any]]:
+        t = s.field_options
+        q = (
+            select(t)
+            .where(t.c.domain_id == domain_id, t.c.field_id == field_id)
+            .order_by(t.c.position)
+        )
+        return {r.value: dict(r._mapping) for r in self.conn.execute(q)}
+
+    def upsert_option(self, row: dict[str, Any], exists: bool) -> None:
+        t = s.field_options
+        if exists:
+            where = and_(
+                t.c.domain_id == row["domain_id"], t.c.field_id == row["field_id"], t.c.value == row["value"]
+            )
+            self.conn.execute(update(t).where(where).values(name=row["name"], active=row["active"]))
+        else:
+            self._insert(t, row)
+
+    def list_options(
+        self, domain_id: str, field_id: str, values: list[str] | None, after: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        t = s.field_options
+        q = select(t).where(t.c.domain_id == domain_id, t.c.field_id == field_id)
+        if values:
+            q = q.where(t.c.value.in_(values))
+        if after is not None:
+            q = q.where(t.c.position > after)
+        return [dict(r._mapping) for r in self.conn.execute(q.order_by(t.c.position).limit(limit))]
+
+    # -- layouts, templates, case rules ----------------------------------------------------
+    def insert_config(self, kind: str, row: dict[str, Any]) -> None:
+        self._insert(CONFIG_TABLES[kind][0], row)
+
+    def get_config(self, kind: str, domain_id: str, item_id: str) -> dict[str, Any] | None:
+        t, id_col = CONFIG_TABLES[kind]
+        q = select(t).where(t.c.domain_id == domain_id, t.c[id_col] == item_id)
+        return _row(self.conn.execute(q).first())
+
+    def get_configs(self, kind: str, domain_id: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        t, id_col = CONFIG_TABLES[kind]
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return {}
+        q = select(t).where(t.c.domain_id == domain_id, t.c[id_col].in_(ids))
+        return {r._mapping[id_col]: dict(r._mapping) for r in self.conn.execute(q)}
+
+    def update_config(self, kind: str, domain_id: str, item_id: str, values: dict[str, Any]) -> None:
+        t, id_col = CONFIG_TABLES[kind]
+        self._update(t, and_(t.c.domain_id == domain_id, t.c[id_col] == item_id), values)
+
+    def count_config(self, kind: str, domain_id: str, deleted: bool) -> int:
+        t, _ = CONFIG_TABLES[kind]
+        q = select(func.count()).where(t.c.domain_id == domain_id, t.c.deleted.is_(deleted))
+        return int(self.conn.execute(q).scalar_one())
+
+    def list_config(
+        self,
+        kind: str,
+        domain_id: str,
+        after: tuple[int, str] | None,
+        limit: int,
+        statuses: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        t, id_col = CONFIG_TABLES[kind]
+        q = select(t).where(t.c.domain_id == domain_id, t.c.deleted.is_(False))
+        if statuses:
+            q = q.where(t.c.status.in_(statuses))
+        if after is not None:
+            # Row-value comparison spelled out: portable, and uses the (created, id) index.
+            q = q.where(
+                or_(t.c.created_ms > after[0], and_(t.c.created_ms == after[0], t.c[id_col] > after[1]))
+            )
+        q = q.order_by(t.c.created_ms, t.c[id_col]).limit(limit)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def templates_using_rule(self, domain_id: str, case_rule_id: str) -> list[str]:
+        t = s.templates
+        q = select(t.c.template_id, t.c.doc).where(t.c.domain_id == domain_id, t.c.deleted.is_(False))
+        return [
+            r.template_id
+            for r in self.conn.execute(q)
+            if any(rule.get("caseRuleId") == case_rule_id for rule in (r.doc or {}).get("rules") or [])
+        ]
+
+    # -- tags ------------------------------------------------------------------------------
+    def get_tags(self, arn: str) -> dict[str, str]:
+        t = s.tags
+        q = select(t.c.key, t.c.value).where(t.c.arn == arn).order_by(t.c.key)
+        return {r.key: r.value for r in self.conn.execute(q)}
+
+    def put_tags(self, arn: str, domain_id: str, tags: dict[str, str]) -> None:
+        t = s.tags
+        if not tags:
+            return
+        self.conn.execute(delete(t).where(t.c.arn == arn, t.c.key.in_(list(tags))))
+        self.conn.execute(
+            insert(t), [{"arn": arn, "key": k, "value": v, "domain_id": domain_id} for k, v in tags.items()]
+        )
+
+    def remove_tags(self, arn: str, keys: Iterable[str]) -> None:
+        t = s.tags
+        self.conn.execute(delete(t).where(t.c.arn == arn, t.c.key.in_(list(keys))))
+
+    def delete_tags_under(self, arn_prefix: str) -> None:
+        t = s.tags
+        self.conn.execute(delete(t).where(or_(t.c.arn == arn_prefix, t.c.arn.startswith(arn_prefix + "/"))))
+
+    # -- case event configuration ----------------------------------------------------------
+    def get_event_config(self, domain_id: str) -> dict[str, Any] | None:
+        t = s.event_configs
+        r = self.conn.execute(select(t.c.config).where(t.c.domain_id == domain_id)).first()
+        return r.config if r is not None else None
+
+    def put_event_config(self, domain_id: str, config: dict[str, Any], now_ms: int) -> None:
+        t = s.event_configs
+        self.conn.execute(delete(t).where(t.c.domain_id == domain_id))
+        self._insert(t, {"domain_id": domain_id, "config": config, "modified_ms": now_ms})
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _insert(self, table: Table, row: dict[str, Any]) -> None:
+        from sqlalchemy.exc import IntegrityError
+
+        from opencases.store.errors import UniqueViolation
+
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(table).values(**row))
+        except IntegrityError as exc:
+            raise UniqueViolation(table.name) from exc
+
+    def _update(self, table: Table, where: Any, values: dict[str, Any]) -> None:
+        from sqlalchemy.exc import IntegrityError
+
+        from opencases.store.errors import UniqueViolation
+
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(update(table).where(where).values(**values))
+        except IntegrityError as exc:
+            raise UniqueViolation(table.name) from exc

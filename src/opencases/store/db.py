@@ -1,0 +1,100 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL.
+
+SQLite runs in WAL mode with one writer at a time: writes take an in-process lock and
+`BEGIN IMMEDIATE`, so concurrent writers queue instead of failing with SQLITE_BUSY half-way
+through a transaction; readers use the pool and never block the writer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+
+def normalize_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here; a bare path means a SQLite file."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if "://" not in url and url != ":memory:":
+        return f"sqlite:///{url}"
+    if url == ":memory:":
+        return "sqlite://"
+    return url
+
+
+def make_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        memory = parsed.database in (None, "", ":memory:")
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            # One shared connection, or every checkout would see its own empty database.
+            kwargs["poolclass"] = StaticPool
+        else:
+            kwargs["pool_size"] = 8
+            kwargs["max_overflow"] = 8
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine, memory, sqlite_synchronous)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, memory: bool, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module, so BEGIN is ours.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("opencases_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """An engine plus the transaction discipline of its dialect."""
+
+    def __init__(self, url: str, sqlite_synchronous: str = "NORMAL") -> None:
+        self.url = normalize_url(url)
+        self.engine = make_engine(self.url, sqlite_synchronous)
+        self.dialect = self.engine.dialect.name
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A read-write transaction: commits on success, rolls back on any exception."""
+        if self._write_lock is not None:
+            with self._write_lock, self.engine.connect() as conn:
+                conn = conn.execution_options(opencases_write=True)
+                with conn.begin():
+                    yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only snapshot (one transaction, so multi-statement reads agree)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic revisions, applied in order at start and by `opencases migrate`."""
