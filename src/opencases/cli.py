@@ -39,6 +39,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _graceful_server_class() -> type:
+    import contextlib
+    import signal
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGINT/SIGTERM after shutting down, so the process dies by the
+        signal; a service manager should see a clean exit 0 after in-flight requests finish."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            def stop(_sig: int, _frame: object) -> None:
+                self.should_exit = True
+
+            previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
 def _serve(settings: Settings) -> int:
     import uvicorn
 
@@ -57,8 +83,9 @@ def _serve(settings: Settings) -> int:
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
     )
-    # uvicorn shuts down cleanly on SIGINT and SIGTERM: in-flight requests finish, then exit 0.
-    uvicorn.Server(config).run()
+    server = _graceful_server_class()(config)
+    server.run()
+    print("opencases stopped", flush=True)
     return 0
 
 

@@ -45,7 +45,7 @@ ARN = "arn:aws:cases:us-east-1:123456789012:domain/d-1/case/c+1"
 # Strings known to satisfy the model's patterns (checked per pattern with fullmatch).
 PATTERN_CANDIDATES = ["abc", "Case_42", "a.b:c/d-e", "x y z", "open"]
 # Free text stresses JSON escaping, UTF-8 and percent-encoding in paths and queries.
-FREE_TEXT = "ab/c d:e+f%g?h#i&j=k~é✓😀\"\\\n"
+FREE_TEXT = 'ab/c d:e+f%g?h#i&j=k~é✓😀"\\\n'
 
 
 # ----------------------------------------------------------------------------- examples
@@ -298,7 +298,7 @@ def test_random_round_trips(client: Any, server: FakeServer, name: str, variant:
 
 
 def _error_cases() -> list[tuple[str, str]]:
-    cases = {}
+    cases: dict[str, str] = {}
     for name in OPERATIONS:
         for shape in MODEL.operation_model(name).error_shapes:
             cases.setdefault(shape.name, name)

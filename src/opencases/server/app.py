@@ -6,6 +6,7 @@ routing once (our model-driven router), and the synchronous core runs in a worke
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -45,6 +46,9 @@ class OpenCasesApp:
                 await self._lifespan(receive, send)
             return
         path: str = scope["path"]
+        if path == "/_opencases/noop":
+            await self._noop(receive, send)
+            return
         if path.startswith("/_opencases/") or path.startswith("/ui"):
             await self.admin(scope, receive, send)
             return
@@ -64,6 +68,14 @@ class OpenCasesApp:
         out_headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
         await send({"type": "http.response.body", "body": response.body})
+
+    async def _noop(self, receive: Receive, send: Send) -> None:
+        """The floor of bench/wire.py: the same HTTP stack, no routing, thread hop or database."""
+        await self._read_body(receive)
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"2"),
+                   (b"x-amzn-requestid", str(uuid.uuid4()).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
 
     async def _read_body(self, receive: Receive) -> tuple[bytes, int]:
         chunks: list[bytes] = []

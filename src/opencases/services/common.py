@@ -51,7 +51,9 @@ def name_conflict(kind: str, name: str) -> ConflictException:
     return ConflictException(f"A {kind} named '{name}' already exists in this domain")
 
 
-def require_live_fields(tx: Tx, domain_id: str, field_ids: list[str], where: str) -> dict[str, dict[str, Any]]:
+def require_live_fields(
+    tx: Tx, domain_id: str, field_ids: list[str], where: str
+) -> dict[str, dict[str, Any]]:
     """The field rows for `field_ids`; ValidationException naming any unknown or deleted ids.
 
     Layouts, templates, case rules and the event configuration may reference only fields that

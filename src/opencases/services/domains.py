@@ -9,7 +9,7 @@ from opencases.services import pagination
 from opencases.services.common import check_quota, domain_arn, require_domain
 from opencases.services.context import RequestContext, ms_to_datetime, new_id
 from opencases.services.registry import operation
-from opencases.services.system_fields import SYSTEM_FIELDS, STATUS_OPTIONS
+from opencases.services.system_fields import STATUS_OPTIONS, SYSTEM_FIELDS
 from opencases.store.errors import UniqueViolation
 
 

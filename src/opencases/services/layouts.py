@@ -127,7 +127,7 @@ def get_layout(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 @operation("UpdateLayout")
 def update_layout(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id, layout_id = params["domainId"], params["layoutId"]
-    changes = {k: params[k] for k in ("name", "content") if k in params}
+    changes = {k: params[k] for k in ("name", "content") if params.get(k) is not None}
     if not changes:
         raise ValidationException("At least one of name or content must be given")
     with ctx.store.write() as tx:
@@ -173,7 +173,11 @@ def list_layouts(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         rows = tx.list_config("layout", domain_id, after, limit + 1)
     out: dict[str, Any] = {
         "layouts": [
-            {"layoutId": r["layout_id"], "layoutArn": layout_arn(ctx, domain_id, r["layout_id"]), "name": r["name"]}
+            {
+                "layoutId": r["layout_id"],
+                "layoutArn": layout_arn(ctx, domain_id, r["layout_id"]),
+                "name": r["name"],
+            }
             for r in rows[:limit]
         ]
     }
