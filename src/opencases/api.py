@@ -13,6 +13,7 @@ from opencases.services import (  # noqa: F401  (importing registers the handler
     fields,
     layouts,
     pending,
+    search,
     tags,
     templates,
 )

@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="enforce Required and FieldOptions case rules in the API (AWS enforces them in its UI only)",
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--rate-limits",
+        choices=["off", "aws"],
+        help="'aws': answer 429 ThrottlingException at AWS's documented per-account rates "
+        "(env OPENCASES_RATE_LIMITS; default off)",
+    )
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     _add_database(migrate)
@@ -108,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         database_url=args.database_url,
         enforce_case_rules=getattr(args, "enforce_case_rules", None),
         log_level=getattr(args, "log_level", None),
+        rate_limits=getattr(args, "rate_limits", None),
     )
     if args.command == "serve":
         return _serve(settings)

@@ -40,6 +40,8 @@ class Settings:
     # "NORMAL" survives a killed process; "FULL" also survives power loss.
     sqlite_synchronous: str = "NORMAL"
     log_level: str = "info"
+    # "off", or "aws" for AWS's documented per-account request rates (server/throttle.py).
+    rate_limits: str = "off"
     quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
 
     @classmethod
@@ -52,6 +54,7 @@ class Settings:
         s.enforce_case_rules = (_env("ENFORCE_CASE_RULES", "") or "").lower() in ("1", "true", "yes")
         s.sqlite_synchronous = (_env("SQLITE_SYNCHRONOUS", s.sqlite_synchronous) or "NORMAL").upper()
         s.log_level = _env("LOG_LEVEL", s.log_level) or s.log_level
+        s.rate_limits = (_env("RATE_LIMITS", s.rate_limits) or s.rate_limits).lower()
         for key in DEFAULT_QUOTAS:
             value = _env(f"QUOTA_{key.upper()}")
             if value is not None:

@@ -118,9 +118,7 @@ def test_moderate_recursive_filter_is_parsed() -> None:
     node: dict[str, object] = {"tag": {"equalTo": {"key": "k", "value": "v"}}}
     for _ in range(10):
         node = {"andAll": [node, {"not": node}]}
-    params = parse_request(
-        operation_model("SearchCases"), {"domainId": "d"}, "", json.dumps({"filter": node}).encode()
-    )
+    params = parse_request(operation_model("SearchCases"), {"domainId": "d"}, "", json.dumps({"filter": node}).encode())
     assert params["filter"] == node
 
 
@@ -137,9 +135,7 @@ def test_query_lists_are_repeated_keys_and_integers_are_converted() -> None:
 
 
 def test_repeated_scalar_query_key_keeps_the_first() -> None:
-    params = parse_request(
-        LIST_FIELD_OPTIONS, {"domainId": "d", "fieldId": "f"}, "maxResults=3&maxResults=9", b""
-    )
+    params = parse_request(LIST_FIELD_OPTIONS, {"domainId": "d", "fieldId": "f"}, "maxResults=3&maxResults=9", b"")
     assert params["maxResults"] == 3
 
 

@@ -62,9 +62,7 @@ def test_every_operation_routes_from_botocore_path(name: str) -> None:
 
 
 def test_all_47_routes_are_distinct() -> None:
-    routes = {
-        (m.http["method"], m.http["requestUri"]) for m in map(MODEL.operation_model, MODEL.operation_names)
-    }
+    routes = {(m.http["method"], m.http["requestUri"]) for m in map(MODEL.operation_model, MODEL.operation_names)}
     assert len(routes) == 47
 
 
@@ -157,12 +155,9 @@ def test_router_is_cached() -> None:
 
 def _synthetic(routes: dict[str, tuple[str, str]]) -> Router:
     operations = {
-        name: {"name": name, "http": {"method": method, "requestUri": uri}}
-        for name, (method, uri) in routes.items()
+        name: {"name": name, "http": {"method": method, "requestUri": uri}} for name, (method, uri) in routes.items()
     }
-    return Router(
-        ServiceModel({"metadata": {"protocol": "rest-json"}, "operations": operations, "shapes": {}})
-    )
+    return Router(ServiceModel({"metadata": {"protocol": "rest-json"}, "operations": operations, "shapes": {}}))
 
 
 def test_literal_segments_win_over_labels() -> None:

@@ -30,9 +30,7 @@ UTC = dt.UTC
 def _botocore(status: int, headers: dict[str, str], body: bytes, shape: Shape | None) -> dict[str, Any]:
     # HTTP header names are case-insensitive; botocore's HTTP layer hands its parser lower-cased ones.
     lowered = {k.lower(): v for k, v in headers.items()}
-    parsed = create_parser("rest-json").parse(
-        {"status_code": status, "headers": lowered, "body": body}, shape
-    )
+    parsed = create_parser("rest-json").parse({"status_code": status, "headers": lowered, "body": body}, shape)
     parsed.pop("ResponseMetadata")
     return dict(parsed)
 
@@ -184,9 +182,7 @@ def test_retry_after_goes_to_a_header() -> None:
     assert headers["Retry-After"] == "30"
     assert json.loads(payload) == {"message": "later"}
     shape = operation_model("GetCase").service_model.shape_for("InternalServerException")
-    parsed = create_parser("rest-json").parse(
-        {"status_code": status, "headers": headers, "body": payload}, shape
-    )
+    parsed = create_parser("rest-json").parse({"status_code": status, "headers": headers, "body": payload}, shape)
     assert parsed["retryAfterSeconds"] == 30
 
 
@@ -198,9 +194,7 @@ def test_model_status_wins_over_the_class_status() -> None:
     assert json.loads(payload) == {"message": "odd"}
 
 
-@pytest.mark.parametrize(
-    ("code", "status"), [("UnknownOperationException", 404), ("MethodNotAllowedException", 405)]
-)
+@pytest.mark.parametrize(("code", "status"), [("UnknownOperationException", 404), ("MethodNotAllowedException", 405)])
 def test_protocol_errors(code: str, status: int) -> None:
     got_status, headers, payload = serialize_error(ProtocolError(code, status, "nope"))
     assert got_status == status

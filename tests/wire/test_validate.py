@@ -46,9 +46,7 @@ def test_valid_input_passes() -> None:
 
 
 def test_required_member() -> None:
-    assert _one("CreateDomain", {}) == (
-        "Value null at 'name' failed to satisfy constraint: Member must not be null"
-    )
+    assert _one("CreateDomain", {}) == ("Value null at 'name' failed to satisfy constraint: Member must not be null")
 
 
 def test_null_member_counts_as_absent() -> None:
@@ -98,15 +96,13 @@ def test_string_length_deep_path() -> None:
 )
 def test_type_errors(params: dict[str, Any], path: str, kind: str) -> None:
     assert (
-        _one("CreateDomain", params)
-        == f"Value at '{path}' failed to satisfy constraint: Member must be of type {kind}"
+        _one("CreateDomain", params) == f"Value at '{path}' failed to satisfy constraint: Member must be of type {kind}"
     )
 
 
 def test_type_errors_deep() -> None:
-    assert (
-        "'fields[0].value.doubleValue' failed to satisfy constraint: Member must be of type double"
-        in _one("CreateCase", _case({"doubleValue": "1.5"}))
+    assert "'fields[0].value.doubleValue' failed to satisfy constraint: Member must be of type double" in _one(
+        "CreateCase", _case({"doubleValue": "1.5"})
     )
     assert "'fields[0].value.booleanValue'" in _one("CreateCase", _case({"booleanValue": 1}))
     assert "'fields' failed to satisfy constraint: Member must be of type list" in _one(
@@ -115,9 +111,7 @@ def test_type_errors_deep() -> None:
     assert "'fields[0]' failed to satisfy constraint: Member must be of type structure" in _one(
         "CreateCase", {"domainId": "d", "templateId": "t", "fields": ["x"]}
     )
-    assert "'tags' failed to satisfy constraint: Member must be of type map" in _one(
-        "CreateCase", _case(tags=["k"])
-    )
+    assert "'tags' failed to satisfy constraint: Member must be of type map" in _one("CreateCase", _case(tags=["k"]))
 
 
 def test_bool_is_not_an_integer_and_int_is_a_double() -> None:
@@ -141,9 +135,7 @@ def test_numeric_range() -> None:
     assert _one("ListDomains", {"maxResults": 11}) == (
         "Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 10"
     )
-    assert _one("ListDomains", {"maxResults": 0}).endswith(
-        "Member must have value greater than or equal to 1"
-    )
+    assert _one("ListDomains", {"maxResults": 0}).endswith("Member must have value greater than or equal to 1")
     assert "Member must fit in a 32-bit integer" in _one("ListDomains", {"maxResults": 2**40})
     validate(_input("ListDomains"), {"maxResults": 10})
 
@@ -203,8 +195,7 @@ def test_pattern_is_not_anchored() -> None:
     # DomainName is `.*[\S]`: some non-space character anywhere, per Smithy's unanchored patterns.
     validate(_input("CreateDomain"), {"name": "  x  "})
     assert _one("CreateDomain", {"name": "   "}) == (
-        "Value at 'name' failed to satisfy constraint: "
-        "Member must satisfy regular expression pattern: .*[\\S]"
+        "Value at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: .*[\\S]"
     )
     # CaseStatus is `[a-zA-Z0-9_\-\s]+`: one allowed character somewhere is enough.
     batch = {"domainId": "d", "cases": [{"caseIdentifier": {"caseId": "c"}}], "fields": []}
@@ -272,9 +263,7 @@ def test_timestamp_type() -> None:
         0,
         errors,
     )
-    assert errors == [
-        "Value at 'performedTime' failed to satisfy constraint: Member must be of type timestamp"
-    ]
+    assert errors == ["Value at 'performedTime' failed to satisfy constraint: Member must be of type timestamp"]
     errors = _Errors()
     stamp = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     _check(

@@ -14,6 +14,7 @@ from opencases import api
 from opencases.config import Settings
 from opencases.errors import InternalServerException, ServiceError, ValidationException
 from opencases.server.identity import open_identity
+from opencases.server.throttle import Throttle, throttle_for
 from opencases.services.context import RequestContext
 from opencases.store.store import Store
 from opencases.wire.model import operation_model
@@ -36,9 +37,10 @@ class Response:
 
 
 class Pipeline:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, throttle: Throttle | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.throttle = throttle if throttle is not None else throttle_for(settings.rate_limits)
         self.router = router()
         api.check_registry()
 
@@ -60,9 +62,12 @@ class Pipeline:
             if size > MAX_BODY_BYTES:
                 raise ValidationException(f"Request body is {size} bytes; the limit is {MAX_BODY_BYTES} bytes")
             operation, uri_params = self.router.match(method, raw_path)
+            who = open_identity(headers.get("authorization"), query)
+            if self.throttle is not None:
+                # AWS throttles at the front door: a throttled call is never parsed or run.
+                self.throttle.check(who.account, who.region, operation)
             op = operation_model(operation)
             params = parse_request(op, uri_params, query, body)
-            who = open_identity(headers.get("authorization"), query)
             ctx = RequestContext(
                 store=self.store,
                 settings=self.settings,

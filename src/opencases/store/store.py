@@ -11,9 +11,11 @@ from opencases.store import migrate
 from opencases.store.case_repo import CaseRepo
 from opencases.store.config_repo import ConfigRepo
 from opencases.store.db import Database
+from opencases.store.related_repo import RelatedRepo
+from opencases.store.search_repo import SearchRepo
 
 
-class Tx(ConfigRepo, CaseRepo):
+class Tx(ConfigRepo, CaseRepo, RelatedRepo, SearchRepo):
     """One database transaction; every method reads or writes within it."""
 
     def __init__(self, conn: Connection, dialect: str) -> None:

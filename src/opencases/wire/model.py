@@ -10,7 +10,7 @@ recursive shapes such as CaseFilter, so caching per Shape object would not be bo
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.loaders import Loader
@@ -82,7 +82,6 @@ class Plan:
     document: bool = False
     timestamp_format: str | None = None
     members: tuple[Member, ...] = ()
-    by_name: dict[str, Member] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     member: Plan | None = None  # list element
     key: Plan | None = None  # map key
@@ -125,7 +124,6 @@ def _plans() -> dict[str, Plan]:
                 )
                 for member_name, member in shape.members.items()
             )
-            plan.by_name = {m.name: m for m in plan.members}
             plan.required = tuple(shape.required_members)
         elif isinstance(shape, ListShape):
             plan.member = plans[shape.member.name]

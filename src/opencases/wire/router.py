@@ -93,9 +93,7 @@ class Router:
         if found is not None:
             return found, labels
         if path_known[0]:
-            raise ProtocolError(
-                "MethodNotAllowedException", 405, f"method {method} is not allowed on {raw_path}"
-            )
+            raise ProtocolError("MethodNotAllowedException", 405, f"method {method} is not allowed on {raw_path}")
         raise ProtocolError("UnknownOperationException", 404, f"no operation matches {raw_path}")
 
     def _walk(

@@ -102,9 +102,7 @@ def _dump(body: dict[str, Any], **options: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False, **options).encode()
 
 
-def serialize_response(
-    op: OperationModel, result: dict[str, Any] | None
-) -> tuple[int, dict[str, str], bytes]:
+def serialize_response(op: OperationModel, result: dict[str, Any] | None) -> tuple[int, dict[str, str], bytes]:
     """A handler's result -> (status, headers, JSON body) for `op`."""
     status = int(op.http.get("responseCode", 200))
     headers = {"Content-Type": JSON}

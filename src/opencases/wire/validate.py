@@ -58,9 +58,7 @@ def validate(shape: Shape | None, params: dict[str, Any]) -> None:
         _check(plan_for(shape), params, "", 0, errors)
     if errors:
         count = len(errors)
-        raise ValidationException(
-            f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors)
-        )
+        raise ValidationException(f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors))
 
 
 def _check(plan: Plan, value: Any, path: str, depth: int, errors: _Errors) -> None:

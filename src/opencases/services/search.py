@@ -1,0 +1,145 @@
+"""SearchCases: the filter tree typed against the domain's fields, then compiled by the store.
+
+Decisions (DESIGN.md and SPEC.md 3.7): default order `last_updated_datetime` descending;
+`contains` is a case-insensitive substring match on text-like values; range operators
+compare numbers and date-times by value and strings lexically; Boolean fields take
+`equalTo` only; `emptyValue` under `equalTo` matches cases without a value; values of
+deleted fields still match (the DeleteField doc).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opencases.errors import ValidationException
+from opencases.services import pagination
+from opencases.services.case_values import MEMBER, from_row, parse_datetime
+from opencases.services.common import require_domain
+from opencases.services.context import RequestContext
+from opencases.services.registry import operation
+from opencases.store.search import Cond, SortKey
+
+OPS = {
+    "equalTo": "eq",
+    "contains": "contains",
+    "greaterThan": "gt",
+    "greaterThanOrEqualTo": "ge",
+    "lessThan": "lt",
+    "lessThanOrEqualTo": "le",
+}
+COLUMN = {
+    "Text": "s_value",
+    "SingleSelect": "s_value",
+    "Url": "s_value",
+    "DateTime": "n_value",
+    "Number": "n_value",
+    "Boolean": "b_value",
+    "User": "u_value",
+}
+TEXTUAL = frozenset({"Text", "SingleSelect", "Url", "User"})
+
+
+def _field(fields: dict[str, dict[str, Any]], field_id: str, path: str) -> dict[str, Any]:
+    row = fields.get(field_id)
+    if row is None:
+        raise ValidationException(f"{path}: field {field_id} does not exist in this domain")
+    return row
+
+
+def typed_condition(fields: dict[str, dict[str, Any]], op_name: str, fv: dict[str, Any], path: str) -> Cond:
+    """One FieldFilter member -> a Cond on the typed column of the field's type."""
+    field = _field(fields, fv["id"], f"{path}.id")
+    ftype, value = field["type"], fv["value"]
+    op = OPS[op_name]
+    if value.get("emptyValue") is not None:
+        if op != "eq":
+            raise ValidationException(f"{path}.value: emptyValue can only be used with equalTo")
+        return Cond(field["field_id"], COLUMN[ftype], "empty", None)
+    member = next(k for k, v in value.items() if v is not None)
+    expected = MEMBER[ftype]
+    # A User value may also be given as a plain ARN string.
+    if member != expected and not (ftype == "User" and member == "stringValue"):
+        raise ValidationException(f"{path}.value: field {fv['id']} is {ftype}, which takes {expected}, not {member}")
+    if op == "contains" and ftype not in TEXTUAL:
+        raise ValidationException(f"{path}: contains applies to text fields; field {fv['id']} is {ftype}")
+    if ftype == "Boolean" and op != "eq":
+        raise ValidationException(f"{path}: Boolean field {fv['id']} supports equalTo only")
+    raw = value[member]
+    if ftype == "DateTime":
+        try:
+            raw = float(parse_datetime(raw))
+        except (TypeError, ValueError) as exc:
+            raise ValidationException(f"{path}.value.stringValue: expected an ISO-8601 date-time") from exc
+    elif ftype == "Number":
+        raw = float(raw)
+    return Cond(field["field_id"], COLUMN[ftype], op, raw)
+
+
+def typed_tree(fields: dict[str, dict[str, Any]], node: dict[str, Any], path: str = "filter") -> Any:
+    """CaseFilter -> the store's tree of ("and"|"or", [...]), ("not", n), ("tag", k, v) and Cond."""
+    if "field" in node:
+        ((op_name, fv),) = [(k, v) for k, v in node["field"].items() if v is not None]
+        return typed_condition(fields, op_name, fv, f"{path}.field.{op_name}")
+    if "not" in node:
+        return ("not", typed_tree(fields, node["not"], f"{path}.not"))
+    if "tag" in node:
+        eq = node["tag"]["equalTo"]
+        return ("tag", eq.get("key", ""), eq.get("value", ""))
+    if "andAll" in node:
+        return ("and", [typed_tree(fields, n, f"{path}.andAll[{i}]") for i, n in enumerate(node["andAll"])])
+    if "orAll" in node:
+        return ("or", [typed_tree(fields, n, f"{path}.orAll[{i}]") for i, n in enumerate(node["orAll"])])
+    raise ValidationException(f"{path}: a CaseFilter must set exactly one member")
+
+
+def sort_keys(fields: dict[str, dict[str, Any]], sorts: list[dict[str, Any]] | None) -> list[SortKey]:
+    if not sorts:
+        return [SortKey("last_updated_datetime", "", True)]
+    keys = []
+    for i, sort in enumerate(sorts):
+        field = _field(fields, sort["fieldId"], f"sorts[{i}].fieldId")
+        keys.append(SortKey(field["field_id"], COLUMN[field["type"]], sort["sortOrder"] == "Desc"))
+    return keys
+
+
+@operation("SearchCases")
+def search_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    domain_id = params["domainId"]
+    limit = pagination.page_size(params, 25)
+    after = pagination.decode("SearchCases", params)
+    with ctx.store.read() as tx:
+        require_domain(ctx, tx, domain_id)
+        fields = {f["field_id"]: f for f in tx.all_fields(domain_id)}
+        tree = typed_tree(fields, params["filter"]) if params.get("filter") else None
+        keys = sort_keys(fields, params.get("sorts"))
+        case_prefix = ctx.arn(f"domain/{domain_id}/case/")
+        rows, total = tx.search_cases(
+            domain_id, tree, params.get("searchTerm") or "", keys, after, limit + 1, case_prefix
+        )
+        page = rows[:limit]
+        wanted = [f["id"] for f in params.get("fields") or []]
+        values = tx.values_for_cases(domain_id, [r["case_id"] for r in page], wanted) if wanted else {}
+        tags = tx.tags_for_arns([case_prefix + r["case_id"] for r in page])
+    items = []
+    for r in page:
+        case_values = values.get(r["case_id"], {})
+        out_fields = [
+            {"id": fid, "value": from_row(fields[fid]["type"], case_values[fid])}
+            for fid in dict.fromkeys(wanted)
+            if fid in case_values and fid in fields
+        ]
+        items.append(
+            {
+                "caseId": r["case_id"],
+                "templateId": r["template_id"],
+                "fields": out_fields,
+                "tags": tags.get(case_prefix + r["case_id"], {}),
+            }
+        )
+    out: dict[str, Any] = {"cases": items, "totalCount": total}
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        out["nextToken"] = pagination.encode(
+            "SearchCases", params, [last[f"sort_{i}"] for i in range(len(keys))] + [last["case_id"]]
+        )
+    return out

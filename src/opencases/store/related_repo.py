@@ -1,0 +1,106 @@
+"""Reads and writes of related items, their tags when a merge moves them, merges, and the
+merge state of cases. Case rows and values are CaseRepo's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from opencases.store import schema as s
+
+
+class RelatedRepo:
+    conn: Connection
+    dialect: str
+
+    def savepoint(self) -> Any:
+        """A nested transaction: leaving it by an exception undoes only its own writes."""
+        return self.conn.begin_nested()
+
+    # -- related items ---------------------------------------------------------------------
+    def insert_related_item(self, row: dict[str, Any]) -> None:
+        self.conn.execute(insert(s.related_items).values(**row))
+
+    def get_related_item(self, domain_id: str, case_id: str, related_item_id: str) -> dict[str, Any] | None:
+        t = s.related_items
+        q = select(t).where(
+            t.c.domain_id == domain_id, t.c.case_id == case_id, t.c.related_item_id == related_item_id
+        )
+        r = self.conn.execute(q).first()
+        return dict(r._mapping) if r is not None else None
+
+    def update_related_item(self, domain_id: str, related_item_id: str, values: dict[str, Any]) -> None:
+        t = s.related_items
+        self.conn.execute(
+            update(t).where(t.c.domain_id == domain_id, t.c.related_item_id == related_item_id).values(**values)
+        )
+
+    def delete_related_items(self, domain_id: str, related_item_ids: Iterable[str]) -> None:
+        ids = list(related_item_ids)
+        if ids:
+            t = s.related_items
+            self.conn.execute(delete(t).where(t.c.domain_id == domain_id, t.c.related_item_id.in_(ids)))
+
+    def move_related_items(self, domain_id: str, related_item_ids: Iterable[str], case_id: str) -> None:
+        ids = list(related_item_ids)
+        if ids:
+            t = s.related_items
+            self.conn.execute(
+                update(t).where(t.c.domain_id == domain_id, t.c.related_item_id.in_(ids)).values(case_id=case_id)
+            )
+
+    def count_related_items_by_type(self, domain_id: str, case_id: str) -> dict[str, int]:
+        t = s.related_items
+        q = (
+            select(t.c.type, func.count())
+            .where(t.c.domain_id == domain_id, t.c.case_id == case_id)
+            .group_by(t.c.type)
+        )
+        return {r[0]: int(r[1]) for r in self.conn.execute(q)}
+
+    def case_related_items(
+        self, domain_id: str, case_id: str, types: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """All items of a case (optionally of some types), newest association first."""
+        t = s.related_items
+        q = select(t).where(t.c.domain_id == domain_id, t.c.case_id == case_id)
+        if types is not None:
+            q = q.where(t.c.type.in_(list(types)))
+        q = q.order_by(t.c.association_ms.desc(), t.c.related_item_id.desc())
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    # -- tags of related items (their ARN embeds the case id, so a moved item is re-keyed) --
+    def rekey_tags(self, old_arn: str, new_arn: str) -> None:
+        t = s.tags
+        self.conn.execute(update(t).where(t.c.arn == old_arn).values(arn=new_arn))
+
+    # -- cases: merge state ------------------------------------------------------------------
+    def set_merge_state(self, domain_id: str, case_id: str, state: dict[str, Any] | None) -> None:
+        t = s.cases
+        self.conn.execute(
+            update(t).where(t.c.domain_id == domain_id, t.c.case_id == case_id).values(merge_state=state)
+        )
+
+    # -- merges ----------------------------------------------------------------------------
+    def insert_merge(self, row: dict[str, Any]) -> None:
+        self.conn.execute(insert(s.merges).values(**row))
+
+    def update_merge(self, domain_id: str, merge_event_id: str, values: dict[str, Any]) -> None:
+        t = s.merges
+        self.conn.execute(
+            update(t).where(t.c.domain_id == domain_id, t.c.merge_event_id == merge_event_id).values(**values)
+        )
+
+    def latest_merge_of(self, domain_id: str, case_id: str) -> dict[str, Any] | None:
+        """The most recent merge the case took part in, as primary or secondary."""
+        t = s.merges
+        q = (
+            select(t)
+            .where(t.c.domain_id == domain_id, or_(t.c.primary_case_id == case_id, t.c.secondary_case_id == case_id))
+            .order_by(t.c.started_ms.desc(), t.c.merge_event_id.desc())
+            .limit(1)
+        )
+        r = self.conn.execute(q).first()
+        return dict(r._mapping) if r is not None else None

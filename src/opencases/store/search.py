@@ -1,0 +1,204 @@
+"""The SearchCases filter tree compiled to SQL, on SQLite (FTS5) and PostgreSQL (tsvector).
+
+Every field condition is an `IN (SELECT case_id FROM case_values ...)` on the typed-value
+indexes (domain, field, value), so a selective filter starts from the index; `emptyValue`
+is the complement. Sorts join the value of the sort field (LEFT JOIN, so cases without a
+value still appear: after those with one, in either direction). Paging is keyset on the sort
+values plus the case id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+)
+from sqlalchemy.sql import Select
+
+from opencases.store import schema as s
+
+C = s.cases
+V = s.case_values
+
+# Sorts on these fields read the cases table's own indexed columns.
+CASE_COLUMNS = {"created_datetime": C.c.created_ms, "last_updated_datetime": C.c.updated_ms}
+
+
+@dataclass(frozen=True)
+class Cond:
+    """One field condition, already typed by the service layer.
+
+    `column` is s_value, n_value, b_value or u_value; `op` is eq, contains, gt, ge, lt, le or
+    empty; `value` is the stored form (epoch ms for DateTime).
+    """
+
+    field_id: str
+    column: str
+    op: str
+    value: Any
+
+
+def _field_subquery(domain_id: str, cond: Cond, dialect: str) -> ColumnElement[bool]:
+    if cond.op == "empty":
+        present = select(V.c.case_id).where(V.c.domain_id == domain_id, V.c.field_id == cond.field_id)
+        return C.c.case_id.not_in(present)
+    col = V.c[cond.column]
+    if cond.op == "eq":
+        pred = col == cond.value
+    elif cond.op == "contains":
+        pred = _contains(col, str(cond.value), dialect)
+    else:
+        pred = {"gt": col > cond.value, "ge": col >= cond.value, "lt": col < cond.value, "le": col <= cond.value}[
+            cond.op
+        ]
+    sub = select(V.c.case_id).where(V.c.domain_id == domain_id, V.c.field_id == cond.field_id, pred)
+    return C.c.case_id.in_(sub)
+
+
+def _contains(col: Any, needle: str, dialect: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match; the needle is matched literally (no LIKE wildcards)."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if dialect == "postgresql":
+        # ILIKE uses the pg_trgm index on s_value.
+        return col.ilike(f"%{escaped}%", escape="\\")
+    return func.instr(func.lower(col), needle.lower()) > 0
+
+
+def compile_filter(domain_id: str, node: Any, dialect: str, tag_arn_prefix: str) -> ColumnElement[bool]:
+    """`node` is the tree from the service layer: ("and", [..]), ("or", [..]), ("not", n),
+    ("tag", key, value) or a Cond."""
+    if isinstance(node, Cond):
+        return _field_subquery(domain_id, node, dialect)
+    kind = node[0]
+    if kind == "and":
+        parts = [compile_filter(domain_id, n, dialect, tag_arn_prefix) for n in node[1]]
+        return and_(true(), *parts) if parts else true()
+    if kind == "or":
+        parts = [compile_filter(domain_id, n, dialect, tag_arn_prefix) for n in node[1]]
+        return or_(false(), *parts) if parts else false()
+    if kind == "not":
+        return not_(compile_filter(domain_id, node[1], dialect, tag_arn_prefix))
+    if kind == "tag":
+        t = s.tags
+        arn = literal(tag_arn_prefix) + C.c.case_id
+        sub = select(t.c.arn).where(t.c.domain_id == domain_id, t.c.key == node[1], t.c.value == node[2])
+        return arn.in_(sub)
+    raise ValueError(f"unknown filter node {kind!r}")
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def search_tokens(term: str) -> list[str]:
+    """Words of a search term; punctuation separates words, exactly as the indexers do."""
+    return [t.lower() for t in _TOKEN.findall(term)][:32]
+
+
+def compile_search_term(domain_id: str, term: str, dialect: str) -> ColumnElement[bool] | None:
+    """Every word must match a word of the case's text, as a prefix (case-insensitive).
+
+    Words are quoted, so FTS5 and tsquery operators in the term are matched literally.
+    """
+    tokens = search_tokens(term)
+    if not tokens:
+        return None
+    t = s.case_text
+    if dialect == "postgresql":
+        query = " & ".join(f"'{tok}':*" for tok in tokens)
+        pred = text("to_tsvector('simple', case_text.body) @@ to_tsquery('simple', :q)").bindparams(q=query)
+        sub = select(t.c.case_id).where(t.c.domain_id == domain_id, pred)
+    else:
+        query = " AND ".join(f'"{tok}"*' for tok in tokens)
+        fts = select(text("rowid")).select_from(text("case_fts")).where(text("case_fts MATCH :q").bindparams(q=query))
+        sub = select(t.c.case_id).where(t.c.domain_id == domain_id, t.c.rowid_.in_(fts))
+    return C.c.case_id.in_(sub)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field_id: str
+    column: str  # the case_values column holding this field's type (unused for case columns)
+    descending: bool
+
+
+def _sort_column(q: Select[Any], i: int, key: SortKey) -> tuple[Select[Any], Any, bool]:
+    """The column to order by, the query joined to it, and whether it can be missing."""
+    if key.field_id in CASE_COLUMNS:
+        return q, CASE_COLUMNS[key.field_id], False
+    alias = V.alias(f"sv{i}")
+    q = q.outerjoin(
+        alias,
+        and_(alias.c.domain_id == C.c.domain_id, alias.c.case_id == C.c.case_id, alias.c.field_id == key.field_id),
+    )
+    return q, alias.c[key.column], True
+
+
+def build_query(
+    domain_id: str,
+    where: list[ColumnElement[bool]],
+    sorts: list[SortKey],
+    after: list[Any] | None,
+    limit: int,
+) -> Select[Any]:
+    """Page query returning case rows plus one `sort_i` column per sort key.
+
+    The case id breaks ties in the direction of the last sort key, so that a sort on a case
+    column (created or updated time) is one backward or forward scan of its index.
+    """
+    q: Select[Any] = select(C.c.case_id, C.c.template_id).select_from(C)
+    cols: list[tuple[Any, bool]] = []
+    for i, key in enumerate(sorts):
+        q, col, nullable = _sort_column(q, i, key)
+        cols.append((col, nullable))
+        q = q.add_columns(col.label(f"sort_{i}"))
+    q = q.where(C.c.domain_id == domain_id, *where)
+    id_desc = sorts[-1].descending if sorts else False
+    if after is not None:
+        q = q.where(_after(sorts, cols, after, id_desc))
+    order: list[Any] = []
+    for key, (col, nullable) in zip(sorts, cols, strict=True):
+        if nullable:
+            order.append(col.is_(None))  # cases without a value last, in either direction
+        order.append(col.desc() if key.descending else col.asc())
+    order.append(C.c.case_id.desc() if id_desc else C.c.case_id.asc())
+    return q.order_by(*order).limit(limit)
+
+
+def _after(
+    sorts: list[SortKey], cols: list[tuple[Any, bool]], after: list[Any], id_desc: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after the previous page's last row, in build_query's ORDER BY.
+
+    `after` holds that row's sort values then its case id; the lexicographic comparison is
+    spelled out as OR-of-ANDs, with a missing value ordered after every present one.
+    """
+    clauses: list[ColumnElement[bool]] = []
+    prefix: list[ColumnElement[bool]] = []
+    for key, (col, nullable), value in zip(sorts, cols, after[:-1], strict=True):
+        if value is None:
+            prefix.append(col.is_(None))  # only other missing values can follow
+            continue
+        beyond: ColumnElement[bool] = col < value if key.descending else col > value
+        if nullable:
+            beyond = or_(beyond, col.is_(None))
+        clauses.append(and_(true(), *prefix, beyond))
+        prefix.append(col == value)
+    last = C.c.case_id < after[-1] if id_desc else C.c.case_id > after[-1]
+    clauses.append(and_(true(), *prefix, last))
+    return or_(*clauses)
+
+
+def count_query(domain_id: str, where: list[ColumnElement[bool]]) -> Select[Any]:
+    return select(func.count()).select_from(C).where(C.c.domain_id == domain_id, *where)

@@ -1,0 +1,56 @@
+"""Search reads: SearchCases pages and counts, and the values and tags shown with results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from opencases.store import schema as s
+from opencases.store.search import SortKey, build_query, compile_filter, compile_search_term, count_query
+
+
+class SearchRepo:
+    conn: Connection
+    dialect: str
+
+    def search_cases(
+        self,
+        domain_id: str,
+        tree: Any,
+        search_term: str,
+        sorts: list[SortKey],
+        after: list[Any] | None,
+        limit: int,
+        case_arn_prefix: str,
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = []
+        if tree is not None:
+            where.append(compile_filter(domain_id, tree, self.dialect, case_arn_prefix))
+        term = compile_search_term(domain_id, search_term, self.dialect) if search_term else None
+        if term is not None:
+            where.append(term)
+        rows = [dict(r._mapping) for r in self.conn.execute(build_query(domain_id, where, sorts, after, limit))]
+        total = int(self.conn.execute(count_query(domain_id, where)).scalar_one())
+        return rows, total
+
+    def values_for_cases(
+        self, domain_id: str, case_ids: list[str], field_ids: list[str]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        if not case_ids or not field_ids:
+            return {}
+        v = s.case_values
+        q = select(v).where(v.c.domain_id == domain_id, v.c.case_id.in_(case_ids), v.c.field_id.in_(field_ids))
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for r in self.conn.execute(q):
+            out.setdefault(r.case_id, {})[r.field_id] = dict(r._mapping)
+        return out
+
+    def tags_for_arns(self, arns: list[str]) -> dict[str, dict[str, str]]:
+        if not arns:
+            return {}
+        t = s.tags
+        out: dict[str, dict[str, str]] = {}
+        for r in self.conn.execute(select(t.c.arn, t.c.key, t.c.value).where(t.c.arn.in_(arns))):
+            out.setdefault(r.arn, {})[r.key] = r.value
+        return out
