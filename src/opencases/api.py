@@ -7,12 +7,18 @@ from typing import Any
 
 from opencases.errors import InternalServerException, ServiceError, ValidationException
 from opencases.services import (  # noqa: F401  (importing registers the handlers)
+    batch_update_case,
+    case_create,
     case_rules,
+    cases,
     domains,
     event_config,
     fields,
     layouts,
+    merge,
     pending,
+    related_batch,
+    related_items,
     search,
     tags,
     templates,

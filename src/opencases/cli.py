@@ -34,6 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
+        "--auth",
+        choices=["open", "strict"],
+        help="'open': any SigV4 signature is accepted; 'strict': signatures are verified against "
+        "--credentials (env OPENCASES_AUTH; default open)",
+    )
+    serve.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help='auth strict: JSON {"credentials": [{"accessKeyId", "secretAccessKey", "accountId", '
+        '"principalArn"}]}, re-read on SIGHUP (env OPENCASES_CREDENTIALS)',
+    )
+    serve.add_argument(
         "--rate-limits",
         choices=["off", "aws"],
         help="'aws': answer 429 ThrottlingException at AWS's documented per-account rates "
@@ -71,10 +83,34 @@ def _graceful_server_class() -> type:
     return GracefulServer
 
 
+def _check_auth(settings: Settings) -> str | None:
+    """The reason the server cannot start with these auth settings, or None."""
+    from opencases.server.credentials import CredentialsError, load_credentials
+
+    if settings.auth not in ("open", "strict"):
+        return f"auth mode must be 'open' or 'strict', not {settings.auth!r}"
+    if settings.auth != "strict":
+        return None
+    if not settings.credentials_file:
+        return "auth mode 'strict' needs a credentials file (--credentials FILE or OPENCASES_CREDENTIALS)"
+    try:
+        load_credentials(settings.credentials_file)
+    except CredentialsError as exc:
+        return f"bad credentials file: {exc}"
+    return None
+
+
 def _serve(settings: Settings) -> int:
+    import signal
+
     import uvicorn
 
     from opencases.server.app import create_app
+
+    problem = _check_auth(settings)
+    if problem:
+        print(f"opencases: {problem}", file=sys.stderr, flush=True)
+        return 2
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
@@ -82,10 +118,16 @@ def _serve(settings: Settings) -> int:
     # Migrations log each step at INFO; one line per request is the log we want.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     app = create_app(settings)
+    credentials = app.pipeline.auth.credentials
+    if credentials is not None and hasattr(signal, "SIGHUP"):
+        # `kill -HUP <pid>` re-reads the credentials file; a bad file keeps the old keys.
+        signal.signal(signal.SIGHUP, lambda _sig, _frame: credentials.reload_logged())
     base = f"http://{settings.host}:{settings.port}"
     print(f"opencases {__version__} on {app.store.dialect}", flush=True)
     print(f"  API endpoint: {base}   (boto3.client('connectcases', endpoint_url='{base}'))", flush=True)
     print(f"  Web:          {base}/ui/", flush=True)
+    if credentials is not None:
+        print(f"  Auth:         strict, {len(credentials)} access key(s) from {settings.credentials_file}", flush=True)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
     )
@@ -115,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         enforce_case_rules=getattr(args, "enforce_case_rules", None),
         log_level=getattr(args, "log_level", None),
         rate_limits=getattr(args, "rate_limits", None),
+        auth=getattr(args, "auth", None),
+        credentials_file=getattr(args, "credentials", None),
     )
     if args.command == "serve":
         return _serve(settings)

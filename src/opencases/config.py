@@ -36,6 +36,8 @@ class Settings:
     port: int = 8000
     database_url: str = "sqlite:///opencases.db"
     auth: str = "open"
+    # auth "strict": the JSON credentials file (server/credentials.py describes it).
+    credentials_file: str | None = None
     enforce_case_rules: bool = False
     # "NORMAL" survives a killed process; "FULL" also survives power loss.
     sqlite_synchronous: str = "NORMAL"
@@ -51,6 +53,7 @@ class Settings:
         s.port = int(_env("PORT", str(s.port)) or s.port)
         s.database_url = _env("DATABASE_URL", s.database_url) or s.database_url
         s.auth = _env("AUTH", s.auth) or s.auth
+        s.credentials_file = _env("CREDENTIALS") or None
         s.enforce_case_rules = (_env("ENFORCE_CASE_RULES", "") or "").lower() in ("1", "true", "yes")
         s.sqlite_synchronous = (_env("SQLITE_SYNCHRONOUS", s.sqlite_synchronous) or "NORMAL").upper()
         s.log_level = _env("LOG_LEVEL", s.log_level) or s.log_level

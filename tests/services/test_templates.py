@@ -104,7 +104,8 @@ def test_two_required_rules_on_one_field_are_rejected(client: Any, domain_id: st
                  rules=[{"caseRuleId": one, "fieldId": field_id}, {"caseRuleId": two, "fieldId": field_id}])
     # One rule may act on several fields.
     other = make_field(client, domain_id, "G")
-    _create(client, domain_id, "T", rules=[{"caseRuleId": one, "fieldId": field_id}, {"caseRuleId": one, "fieldId": other}])
+    _create(client, domain_id, "T",
+            rules=[{"caseRuleId": one, "fieldId": field_id}, {"caseRuleId": one, "fieldId": other}])
 
 
 def test_update_is_partial(client: Any, domain_id: str) -> None:

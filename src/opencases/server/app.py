@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from opencases import __version__
 from opencases.config import Settings
+from opencases.server import admin
 from opencases.server.pipeline import MAX_BODY_BYTES, Pipeline
 from opencases.store.store import Store
 
@@ -26,11 +27,11 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-def _admin_app(store: Store) -> Starlette:
+def _admin_app(store: Store, pipeline: Pipeline) -> Starlette:
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__, "database": store.dialect})
 
-    return Starlette(routes=[Route("/_opencases/health", health, methods=["GET"])])
+    return Starlette(routes=[Route("/_opencases/health", health, methods=["GET"]), *admin.routes(pipeline)])
 
 
 class OpenCasesApp:
@@ -38,7 +39,7 @@ class OpenCasesApp:
         self.store = store
         self.settings = settings
         self.pipeline = Pipeline(store, settings)
-        self.admin = _admin_app(store)
+        self.admin = _admin_app(store, self.pipeline)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

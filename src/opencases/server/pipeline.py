@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from opencases import api
 from opencases.config import Settings
 from opencases.errors import InternalServerException, ServiceError, ValidationException
-from opencases.server.identity import open_identity
+from opencases.server.identity import Authenticator
 from opencases.server.throttle import Throttle, throttle_for
 from opencases.services.context import RequestContext
 from opencases.store.store import Store
@@ -41,6 +41,8 @@ class Pipeline:
         self.store = store
         self.settings = settings
         self.throttle = throttle if throttle is not None else throttle_for(settings.rate_limits)
+        # Raises CredentialsError when strict mode has no usable credentials file.
+        self.auth = Authenticator.from_settings(settings)
         self.router = router()
         api.check_registry()
 
@@ -61,8 +63,10 @@ class Pipeline:
             size = len(body) if body_size is None else body_size
             if size > MAX_BODY_BYTES:
                 raise ValidationException(f"Request body is {size} bytes; the limit is {MAX_BODY_BYTES} bytes")
+            # Strict mode verifies the signature before routing or parsing: a refused request
+            # changes nothing and reveals nothing about routes.
+            who = self.auth.identify(method, raw_path, query, headers, body)
             operation, uri_params = self.router.match(method, raw_path)
-            who = open_identity(headers.get("authorization"), query)
             if self.throttle is not None:
                 # AWS throttles at the front door: a throttled call is never parsed or run.
                 self.throttle.check(who.account, who.region, operation)

@@ -114,7 +114,9 @@ def batch_update_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     domain_id = params["domainId"]
     user, now, token = params.get("performedBy"), ctx.now_ms(), params.get("clientToken")
     if not params["fields"] and all(params.get(m) is None for m in TOP_LEVEL.values()):
-        raise ValidationException("Nothing to update: give at least one entry in fields, or title, status or customerId")
+        raise ValidationException(
+            "Nothing to update: give at least one entry in fields, or title, status or customerId"
+        )
     with ctx.store.write() as tx:
         require_domain(ctx, tx, domain_id)
         if token:

@@ -118,7 +118,9 @@ def create_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         tags = propagated_tags(template) | (params.get("tags") or {})
         limit = ctx.settings.quotas["tags_per_resource"]
         if len(tags) > limit:
-            raise ValidationException(f"A case can have at most {limit} tags; with the template's it would have {len(tags)}")
+            raise ValidationException(
+                f"A case can have at most {limit} tags; with the template's it would have {len(tags)}"
+            )
         tx.put_tags(response["caseArn"], domain_id, tags)
 
         audit.record(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from opencases.services import case_values as cv
+from opencases.services import cases
 from opencases.services.context import RequestContext
 from opencases.store.store import Tx
 
@@ -29,34 +30,25 @@ def is_empty(value: dict[str, Any] | None) -> bool:
 
 
 def touch_case(tx: Tx, domain_id: str, case_id: str, user: dict[str, Any] | None, now_ms: int) -> None:
-    """Record a change of the case made through its related items: last_updated_datetime and
-    last_updated_user move (the latter, a User field, holds performedBy.userArn or nothing, as
-    for field changes), without a Case.Updated audit entry (the RelatedItem.* event is it)."""
-    from opencases.services import cases
-
+    """Record a change made through the case's related items: last_updated_datetime and
+    last_updated_user move (the User field holds performedBy.userArn or nothing, as for field
+    changes), without a Case.Updated audit entry: the RelatedItem.* event is the record."""
     tx.bump_case_version(domain_id, case_id, now_ms)
-    values = {"last_updated_datetime": cv.datetime_value(now_ms), "last_updated_user": cases.user_value(user)}
-    tx.put_case_values(
-        domain_id, case_id,
-        {"last_updated_datetime": cv.to_columns("DateTime", values["last_updated_datetime"])}
-        | ({} if cv.is_empty(values["last_updated_user"])
-           else {"last_updated_user": cv.to_columns("User", values["last_updated_user"])}),
-    )
-    if cv.is_empty(values["last_updated_user"]):
+    tx.put_case_values(domain_id, case_id, {"last_updated_datetime": datetime_columns(now_ms)})
+    who = cases.user_value(user)
+    if cv.is_empty(who):
         tx.delete_case_values(domain_id, case_id, ["last_updated_user"])
+    else:
+        tx.put_case_values(domain_id, case_id, {"last_updated_user": cv.to_columns("User", who)})
 
 
 def load_case(tx: Tx, ctx: RequestContext, domain_id: str, case_id: str, *, for_update: bool = False) -> Any:
     """The case row; ResourceNotFoundException if it does not exist."""
-    from opencases.services import cases
-
     return cases.load_case(tx, ctx, domain_id, case_id, for_update=for_update)
 
 
 def case_values(tx: Tx, domain_id: str, case_id: str) -> dict[str, dict[str, Any]]:
     """field id -> FieldValueUnion of every value the case holds."""
-    from opencases.services import cases
-
     return dict(cases.case_values(tx, domain_id, case_id))
 
 
@@ -72,8 +64,6 @@ def apply_field_changes(
     merge_metadata: dict[str, Any] | None = None,
 ) -> list[str]:
     """Write field values of a case with their Case.Updated audit; the changed field ids."""
-    from opencases.services import cases
-
     return list(
         cases.apply_field_changes(
             tx,

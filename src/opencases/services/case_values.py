@@ -141,9 +141,8 @@ def validate_value(
     elif field_type == "Url":
         if not _is_http_url(raw):
             raise ValidationException(f"{where}: expected an absolute http or https URL")
-    elif field_type == "User":
-        if not isinstance(raw, str) or not _ARN.match(raw):
-            raise ValidationException(f"{where}: userArnValue must be a user ARN")
+    elif field_type == "User" and (not isinstance(raw, str) or not _ARN.match(raw)):
+        raise ValidationException(f"{where}: userArnValue must be a user ARN")
 
 
 def _is_http_url(raw: Any) -> bool:

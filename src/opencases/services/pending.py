@@ -8,12 +8,7 @@ _LATER = {
                  "PutCaseEventConfiguration", "DeleteCaseRule", "UntagResource", "ListTemplates",
                  "UpdateTemplate", "ListCaseRules", "CreateTemplate", "CreateCaseRule",
                  "ListTagsForResource", "CreateLayout"],
-    "[2] cases, related items and audit": [
-        "CreateCase", "GetCase", "UpdateCase", "DeleteCase", "BatchUpdateCase", "ListCasesForContact",
-        "CreateRelatedItem", "UpdateRelatedItem", "DeleteRelatedItem", "BatchCreateRelatedItem",
-        "GetCaseAuditEvents", "StartMergeCases", "GetMergeCasesStatus",
-    ],
-    "[3] search": ["SearchRelatedItems", "SearchAllRelatedItems"],
+    "[3] search": ["SearchAllRelatedItems"],
 }
 
 for issue, names in _LATER.items():

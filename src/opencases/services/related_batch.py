@@ -9,17 +9,11 @@ different parameters is a ConflictException.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from typing import Any
 
-from opencases.errors import (
-    ConflictException,
-    ResourceNotFoundException,
-    ServiceError,
-    ValidationException,
-)
+from opencases.errors import ResourceNotFoundException, ServiceError, ValidationException
+from opencases.services import case_link, idempotency
 from opencases.services import related_items as ri
 from opencases.services.common import duplicates, require_domain
 from opencases.services.context import RequestContext
@@ -38,12 +32,6 @@ ERROR_CODES = {
 }
 
 
-def request_hash(params: dict[str, Any]) -> str:
-    bound = {k: v for k, v in params.items() if k != "clientToken"}
-    raw = json.dumps(bound, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 @operation("BatchCreateRelatedItem")
 def batch_create_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id, content = params["domainId"], params["content"]
@@ -53,12 +41,9 @@ def batch_create_related_item(ctx: RequestContext, params: dict[str, Any]) -> di
     with ctx.store.write() as tx:
         require_domain(ctx, tx, domain_id)
         if token:
-            digest = request_hash(params)
-            if not tx.claim_related_batch_token(domain_id, token, digest, now):
-                record = tx.get_related_batch_token(domain_id, token)
-                if record is None or record["request_hash"] != digest or record["response"] is None:
-                    raise ConflictException("The clientToken was already used with different request parameters")
-                return dict(record["response"])
+            original = idempotency.claim(tx, domain_id, "BatchCreateRelatedItem", token, params, now)
+            if original is not None:
+                return original
         if set(k for k, v in content.items() if v is not None) != {"comment"}:
             raise ValidationException("BatchCreateRelatedItem supports only comment content")
         stored = {"body": content["comment"]["body"], "contentType": content["comment"]["contentType"]}
@@ -66,7 +51,7 @@ def batch_create_related_item(ctx: RequestContext, params: dict[str, Any]) -> di
         # Resolve reference ids first: one that matches no case fails the whole request.
         identifiers = [c["caseIdentifier"] for c in params["cases"]]
         ref_ids = [i["referenceId"] for i in identifiers if i.get("referenceId") is not None]
-        refs = tx.cases_by_reference(domain_id, [r.upper() for r in ref_ids])
+        refs = tx.get_cases_by_reference(domain_id, [r.upper() for r in ref_ids])
         unknown = [r for r in ref_ids if r.upper() not in refs]
         if unknown:
             raise ResourceNotFoundException(
@@ -81,38 +66,32 @@ def batch_create_related_item(ctx: RequestContext, params: dict[str, Any]) -> di
         if repeated:
             raise ValidationException(f"The request names these cases more than once: {', '.join(repeated)}")
 
-        references = tx.case_reference_numbers(domain_id, case_ids)
-        states = tx.case_merge_states(domain_id, case_ids)
+        cases = tx.get_cases(domain_id, case_ids)
         succeeded: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
-        for given, case_id in zip(identifiers, case_ids, strict=True):
+        for case_id in case_ids:
             identifier = {"caseId": case_id}
-            if case_id in references:
+            if case_id in cases:
                 # Batch responses carry caseId and referenceId, never referenceNumber.
-                identifier["referenceId"] = references[case_id]
+                identifier["referenceId"] = cases[case_id]["reference_number"]
             try:
                 with tx.savepoint():
-                    if case_id not in references:
-                        raise ResourceNotFoundException(
-                            f"Case {case_id} does not exist", resource_id=case_id, resource_type="Case"
-                        )
-                    conflict = ri.running_merge_conflict(states.get(case_id), case_id)
-                    if conflict:
-                        raise conflict
+                    # Locks the case (PostgreSQL); 404 for an unknown caseId.
+                    ri.writable_case(tx, ctx, domain_id, case_id)
                     ri.check_item_quotas(ctx, tx.count_related_items_by_type(domain_id, case_id), "Comment")
                     related_item_id = ri.insert_item(
                         tx, ctx, domain_id=domain_id, case_id=case_id, type_="Comment", stored=stored,
                         search_key=None, user=user, now_ms=now,
                     )
-                    ri.touch_case(tx, ctx, domain_id, case_id, user, now)
+                    case_link.touch_case(tx, domain_id, case_id, user, now)
             except ServiceError as exc:
-                failed.append({"caseIdentifier": _echo(given, identifier),
+                failed.append({"caseIdentifier": identifier,
                                "errorCode": ERROR_CODES.get(exc.code, "INTERNAL_ERROR"),
                                "errorMessage": exc.message})
                 continue
             except Exception:
                 log.exception("BatchCreateRelatedItem failed for case %s (request %s)", case_id, ctx.request_id)
-                failed.append({"caseIdentifier": _echo(given, identifier), "errorCode": "INTERNAL_ERROR",
+                failed.append({"caseIdentifier": identifier, "errorCode": "INTERNAL_ERROR",
                                "errorMessage": f"Internal error; request id {ctx.request_id}"})
                 continue
             succeeded.append({
@@ -122,10 +101,6 @@ def batch_create_related_item(ctx: RequestContext, params: dict[str, Any]) -> di
             })
         out = {"successfulItems": succeeded, "failedItems": failed}
         if token:
-            tx.store_related_batch_response(domain_id, token, out)
+            idempotency.finish(tx, domain_id, "BatchCreateRelatedItem", token, out)
     return out
 
-
-def _echo(given: dict[str, Any], resolved: dict[str, Any]) -> dict[str, Any]:
-    """The identifier of a failed case: resolved ids, or what the caller gave if it did not resolve."""
-    return resolved if "referenceId" in resolved else {k: v for k, v in given.items() if v is not None}

@@ -30,39 +30,27 @@ def item_arn(ctx: RequestContext, domain_id: str, case_id: str, related_item_id:
     return ctx.arn(f"domain/{domain_id}/case/{case_id}/related-item/{related_item_id}")
 
 
-def require_case(tx: Tx, domain_id: str, case_id: str) -> None:
-    if not tx.case_exists(domain_id, case_id):
-        raise not_found("Case", case_id)
-
-
-def running_merge_conflict(state: Any, case_id: str) -> ConflictException | None:
+def running_merge_conflict(case: dict[str, Any]) -> ConflictException | None:
     """While a merge runs, its secondary case and that case's related items are immutable."""
-    if state and state.get("role") == "secondary" and state.get("status") == "IN_PROGRESS":
-        return ConflictException(f"Case {case_id} is the secondary case of a merge that is running")
+    state = case.get("merge_state") or {}
+    if state.get("role") == "secondary" and state.get("status") == "IN_PROGRESS":
+        return ConflictException(f"Case {case['case_id']} is the secondary case of a merge that is running")
     return None
 
 
-def check_not_merging(tx: Tx, domain_id: str, case_id: str) -> None:
-    conflict = running_merge_conflict(tx.case_merge_states(domain_id, [case_id], lock=True).get(case_id), case_id)
+def writable_case(tx: Tx, ctx: RequestContext, domain_id: str, case_id: str) -> dict[str, Any]:
+    """The case row, locked, for a related-item write; 404 or ConflictException otherwise."""
+    case = case_link.load_case(tx, ctx, domain_id, case_id, for_update=True)
+    conflict = running_merge_conflict(case)
     if conflict:
         raise conflict
+    return case
 
 
 def check_item_quotas(ctx: RequestContext, counts: dict[str, int], type_: str) -> None:
     check_quota(ctx, "related_items_per_case", sum(counts.values()))
     if type_ in TYPE_QUOTAS:
         check_quota(ctx, TYPE_QUOTAS[type_], counts.get(type_, 0))
-
-
-def touch_case(tx: Tx, ctx: RequestContext, domain_id: str, case_id: str, user: Any, now_ms: int) -> None:
-    """A related-item change updates the case's last_updated_datetime and last_updated_user."""
-    tx.touch_case(domain_id, case_id, now_ms)
-    tx.put_derived_case_value(domain_id, case_id, "last_updated_datetime", case_link.datetime_columns(now_ms))
-    if user and user.get("userArn"):
-        tx.put_derived_case_value(
-            domain_id, case_id, "last_updated_user",
-            {"s_value": None, "n_value": None, "b_value": None, "u_value": user["userArn"]},
-        )
 
 
 def insert_item(
@@ -133,15 +121,14 @@ def create_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str
     now = ctx.now_ms()
     with ctx.store.write() as tx:
         require_domain(ctx, tx, domain_id)
-        require_case(tx, domain_id, case_id)
-        check_not_merging(tx, domain_id, case_id)
+        writable_case(tx, ctx, domain_id, case_id)
         stored, key = rc.build(tx, ctx, domain_id, case_id, type_, params["content"], now)
         check_item_quotas(ctx, tx.count_related_items_by_type(domain_id, case_id), type_)
         related_item_id = insert_item(
             tx, ctx, domain_id=domain_id, case_id=case_id, type_=type_, stored=stored,
             search_key=key, user=user, now_ms=now,
         )
-        touch_case(tx, ctx, domain_id, case_id, user, now)
+        case_link.touch_case(tx, domain_id, case_id, user, now)
     return {"relatedItemId": related_item_id, "relatedItemArn": item_arn(ctx, domain_id, case_id, related_item_id)}
 
 
@@ -200,9 +187,8 @@ def update_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str
     now = ctx.now_ms()
     with ctx.store.write() as tx:
         require_domain(ctx, tx, domain_id)
-        require_case(tx, domain_id, case_id)
+        writable_case(tx, ctx, domain_id, case_id)
         row = _require_item(tx, domain_id, case_id, related_item_id)
-        check_not_merging(tx, domain_id, case_id)
         stored = _updated_content(tx, ctx, row, params["content"])
         tx.update_related_item(
             domain_id, related_item_id, {"content": stored, "last_updated_user": user, "modified_ms": now}
@@ -217,7 +203,7 @@ def update_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str
         )
         if type_ == "Sla":
             sla.refresh_breach(tx, ctx, domain_id, case_id)
-        touch_case(tx, ctx, domain_id, case_id, user, now)
+        case_link.touch_case(tx, domain_id, case_id, user, now)
         row = row | {"content": stored, "last_updated_user": user, "modified_ms": now}
         return describe(ctx, tx, row, now)
 
@@ -228,9 +214,8 @@ def delete_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str
     now = ctx.now_ms()
     with ctx.store.write() as tx:
         require_domain(ctx, tx, domain_id)
-        require_case(tx, domain_id, case_id)
+        writable_case(tx, ctx, domain_id, case_id)
         row = _require_item(tx, domain_id, case_id, related_item_id)
-        check_not_merging(tx, domain_id, case_id)
         if row["type"] == "File":
             # "This API cannot be used on a FILE type related attachment" (use DeleteAttachedFile).
             raise ValidationException(
@@ -238,7 +223,7 @@ def delete_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str
                 "Amazon Connect DeleteAttachedFile"
             )
         remove_item(tx, ctx, row, user=None, now_ms=now)
-        touch_case(tx, ctx, domain_id, case_id, None, now)
+        case_link.touch_case(tx, domain_id, case_id, None, now)
     return {}
 
 
@@ -251,7 +236,7 @@ def search_related_items(ctx: RequestContext, params: dict[str, Any]) -> dict[st
     now = ctx.now_ms()
     with ctx.store.read() as tx:
         require_domain(ctx, tx, domain_id)
-        require_case(tx, domain_id, case_id)
+        case_link.load_case(tx, ctx, domain_id, case_id)
         # At most related_items_per_case rows (200 by default): filtered here, since an SLA's
         # status depends on the clock and Custom filters nest arbitrarily.
         rows = [r for r in tx.case_related_items(domain_id, case_id) if matches_any(r, filters, now)]

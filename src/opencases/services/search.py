@@ -102,6 +102,21 @@ def sort_keys(fields: dict[str, dict[str, Any]], sorts: list[dict[str, Any]] | N
     return keys
 
 
+def _check_position(after: Any, keys: list[SortKey]) -> list[Any] | None:
+    """A decoded nextToken position must be the sort values plus a case id, all scalars."""
+    if after is None:
+        return None
+    ok = (
+        isinstance(after, list)
+        and len(after) == len(keys) + 1
+        and isinstance(after[-1], str)
+        and all(v is None or isinstance(v, (str, int, float)) for v in after[:-1])
+    )
+    if not ok:
+        raise ValidationException("Invalid nextToken for this request")
+    return [int(v) if isinstance(v, bool) else v for v in after]
+
+
 @operation("SearchCases")
 def search_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id = params["domainId"]
@@ -112,6 +127,7 @@ def search_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fields = {f["field_id"]: f for f in tx.all_fields(domain_id)}
         tree = typed_tree(fields, params["filter"]) if params.get("filter") else None
         keys = sort_keys(fields, params.get("sorts"))
+        after = _check_position(after, keys)
         case_prefix = ctx.arn(f"domain/{domain_id}/case/")
         rows, total = tx.search_cases(
             domain_id, tree, params.get("searchTerm") or "", keys, after, limit + 1, case_prefix

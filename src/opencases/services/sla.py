@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from opencases.errors import ValidationException
+from opencases.services.case_values import datetime_value, to_columns
 from opencases.services.context import RequestContext, ms_to_datetime, ms_to_iso
 from opencases.store.store import Tx
 
@@ -114,8 +115,6 @@ def audit_attributes(stored: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def refresh_breach(tx: Tx, ctx: RequestContext, domain_id: str, case_id: str) -> None:
     """Recompute next_sla_breach_datetime: the earliest target of the SLAs not yet fulfilled."""
-    from opencases.services.case_link import datetime_columns
-
     pending = [
         row["content"]["targetMs"]
         for row in tx.case_related_items(domain_id, case_id, types=["Sla"])
@@ -123,7 +122,7 @@ def refresh_breach(tx: Tx, ctx: RequestContext, domain_id: str, case_id: str) ->
     ]
     # Derived, like last_updated_datetime: written without an audit entry of its own.
     if pending:
-        tx.put_case_values(domain_id, case_id, {BREACH_FIELD: datetime_columns(min(pending))})
+        tx.put_case_values(domain_id, case_id, {BREACH_FIELD: to_columns("DateTime", datetime_value(min(pending)))})
     else:
         tx.delete_case_values(domain_id, case_id, [BREACH_FIELD])
 

@@ -163,17 +163,18 @@ cases = Table(
 
 # One row per (case, field) with a value. Exactly one typed column is set, by field type:
 # Text, SingleSelect and Url -> s_value; Number and DateTime (epoch ms) -> n_value;
-# Boolean -> b_value; User -> u_value.
+# Boolean -> b_value; User -> u_value. Strings compare by code point on both databases
+# (SQLite's BINARY; the "C" collation on PostgreSQL), whatever the server's locale.
 case_values = Table(
     "case_values",
     metadata,
     Column("domain_id", String(ID), primary_key=True),
     Column("case_id", String(ID), primary_key=True),
     Column("field_id", String(ID), primary_key=True),
-    Column("s_value", Text),
+    Column("s_value", Text().with_variant(Text(collation="C"), "postgresql")),
     Column("n_value", Float),
     Column("b_value", Boolean),
-    Column("u_value", String(ARN)),
+    Column("u_value", String(ARN).with_variant(String(ARN, collation="C"), "postgresql")),
     Index("ix_case_values_s", "domain_id", "field_id", "s_value"),
     Index("ix_case_values_n", "domain_id", "field_id", "n_value"),
     Index("ix_case_values_b", "domain_id", "field_id", "b_value"),

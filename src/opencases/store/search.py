@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
+    cast,
     ColumnElement,
     and_,
     false,
@@ -142,7 +144,9 @@ def _sort_column(q: Select[Any], i: int, key: SortKey) -> tuple[Select[Any], Any
         alias,
         and_(alias.c.domain_id == C.c.domain_id, alias.c.case_id == C.c.case_id, alias.c.field_id == key.field_id),
     )
-    return q, alias.c[key.column], True
+    col = alias.c[key.column]
+    # Booleans order as 0/1 (PostgreSQL has no < on boolean parameters of unknown type).
+    return q, (cast(col, Integer) if key.column == "b_value" else col), True
 
 
 def build_query(

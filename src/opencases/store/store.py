@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 
 from opencases.store import migrate
+from opencases.store.admin_repo import AdminRepo
 from opencases.store.case_repo import CaseRepo
 from opencases.store.config_repo import ConfigRepo
 from opencases.store.db import Database
@@ -15,7 +16,7 @@ from opencases.store.related_repo import RelatedRepo
 from opencases.store.search_repo import SearchRepo
 
 
-class Tx(ConfigRepo, CaseRepo, RelatedRepo, SearchRepo):
+class Tx(ConfigRepo, CaseRepo, RelatedRepo, SearchRepo, AdminRepo):
     """One database transaction; every method reads or writes within it."""
 
     def __init__(self, conn: Connection, dialect: str) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from opencases.errors import ProtocolError
@@ -80,10 +80,10 @@ class SignedParts:
 
 
 @dataclass(frozen=True)
-class Verified[T]:
+class Verified(Generic[S]):
     access_key: str
     region: str
-    entry: T
+    entry: S
 
 
 def _fail(code: str, message: str) -> ProtocolError:
@@ -143,6 +143,14 @@ def canonical_uri(raw_path: str) -> str:
     return uri_encode(path, keep_slash=True)
 
 
+def _decode(text: str) -> str:
+    return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
 def query_pairs(raw_query: str) -> list[tuple[str, str]]:
     """The raw query string split into decoded (name, value) pairs, in order.
 
@@ -153,14 +161,14 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
         if not part:
             continue
         name, _, value = part.partition("=")
-        pairs.append((unquote_to_bytes(name).decode("utf-8", "replace"), unquote_to_bytes(value).decode("utf-8", "replace")))
+        pairs.append((_decode(name), _decode(value)))
     return pairs
 
 
 def canonical_query(pairs: list[tuple[str, str]], *, exclude_signature: bool = False) -> str:
     """Each name and value URI-encoded, sorted by name then value, joined with `&`."""
     encoded = sorted(
-        (uri_encode(name.encode()), uri_encode(value.encode()))
+        (uri_encode(_bytes(name)), uri_encode(_bytes(value)))
         for name, value in pairs
         if not (exclude_signature and name == "X-Amz-Signature")
     )
@@ -394,7 +402,7 @@ def verify(
     if "host" not in parts.signed_headers:
         raise _incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.")
     if scope.terminator != TERMINATOR:
-        raise _invalid(f"Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{scope.terminator[:40]}'.")
+        raise _invalid(f"Credential should be scoped with a valid terminator: '{TERMINATOR}'.")
     if scope.service != service:
         raise _invalid(f"Credential should be scoped to correct service: '{service}'.")
     if not scope.region:

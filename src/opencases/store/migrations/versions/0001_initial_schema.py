@@ -76,10 +76,14 @@ def upgrade() -> None:
         sa.Column("domain_id", sa.String(length=64), nullable=False),
         sa.Column("case_id", sa.String(length=64), nullable=False),
         sa.Column("field_id", sa.String(length=64), nullable=False),
-        sa.Column("s_value", sa.Text(), nullable=True),
+        sa.Column("s_value", sa.Text().with_variant(sa.Text(collation="C"), "postgresql"), nullable=True),
         sa.Column("n_value", sa.Float(), nullable=True),
         sa.Column("b_value", sa.Boolean(), nullable=True),
-        sa.Column("u_value", sa.String(length=1024), nullable=True),
+        sa.Column(
+            "u_value",
+            sa.String(length=1024).with_variant(sa.String(length=1024, collation="C"), "postgresql"),
+            nullable=True,
+        ),
         sa.PrimaryKeyConstraint("domain_id", "case_id", "field_id"),
     )
     with op.batch_alter_table("case_values", schema=None) as batch_op:
