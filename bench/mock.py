@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
+from opencases import api  # noqa: F401  (importing it registers the handlers)
 from opencases.services.registry import HANDLERS
 from opencases.testing import mock_connectcases
 

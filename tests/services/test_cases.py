@@ -282,7 +282,7 @@ def test_case_text_tracks_text_values(tmp_path: Path) -> None:
         assert body is not None
         lines = body.split("\n")
         assert "T" in lines and "open" in lines and reference in lines and "https://example.com/x" in lines
-        assert "needle one" not in body and "42" not in body
+        assert "needle one" not in body and "42" not in lines and "42.0" not in lines
 
 
 def _contact(n: int) -> str:

@@ -113,7 +113,7 @@ class CredentialStore:
         self.path = Path(path) if path is not None else None
         self.watch_mtime = watch_mtime and self.path is not None
         self._entries: dict[str, Credential] = {}
-        self._mtime: float | None = None
+        self._mtime: int | None = None
         self._checked = 0.0
         if entries is not None:
             self._entries = {c.access_key_id: c for c in entries}
@@ -147,9 +147,9 @@ class CredentialStore:
         log.info("credentials reloaded from %s: %d access key(s)", self.path, count)
         return True
 
-    def _stat(self) -> float | None:
+    def _stat(self) -> int | None:
         try:
-            return os.stat(self.path).st_mtime_ns / 1e9 if self.path is not None else None
+            return os.stat(self.path).st_mtime_ns if self.path is not None else None
         except OSError:
             return None
 

@@ -230,7 +230,7 @@ def update_one(
     refuse_if_merging(case, secondary_only=True)
     old = typed_values(tx, domain_id, case_id)
     template = load_template(tx, domain_id, case["template_id"])
-    check_update(template, rows, changes, {f for f in old})
+    check_update(template, rows, changes, set(old))
     if ctx.settings.enforce_case_rules:
         result = {f: v for f, (_, v) in old.items()} | changes
         enforce_case_rules(tx, domain_id, template, {f: v for f, v in result.items() if not is_empty(v)})

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opencases.store import schema as s
@@ -136,12 +136,7 @@ class CaseRepo:
             update(t).where(t.c.domain_id == domain_id, t.c.case_id == case_id).values(body=body)
         )
         if done.rowcount == 0:
-            row: dict[str, Any] = {"domain_id": domain_id, "case_id": case_id, "body": body}
-            if self.conn.dialect.name == "sqlite":
-                # rowid_ is BIGINT there, which is not an alias of SQLite's rowid and so gets no
-                # automatic value; SQLite writers are serialized, so max + 1 cannot race.
-                row["rowid_"] = self.conn.execute(select(func.coalesce(func.max(t.c.rowid_), 0) + 1)).scalar_one()
-            self.conn.execute(insert(t).values(**row))
+            self.conn.execute(insert(t).values(domain_id=domain_id, case_id=case_id, body=body))
 
     def get_case_text(self, domain_id: str, case_id: str) -> str | None:
         t = s.case_text

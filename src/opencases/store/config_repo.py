@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, or_, select, tuple_, update
 
 from opencases.store import schema as s
 
@@ -41,6 +41,19 @@ DOMAIN_TABLES: Sequence[Table] = (
 )
 
 
+# Hot reads as statements built once: building the expression per call costs three times
+# the query itself on SQLite (bench/wire.py).
+_GET_DOMAIN = select(s.domains).where(s.domains.c.domain_id == bindparam("domain_id"))
+_GET_FIELD = select(s.fields).where(
+    s.fields.c.domain_id == bindparam("domain_id"), s.fields.c.field_id == bindparam("item_id")
+)
+_GET_CONFIG = {
+    kind: select(t).where(t.c.domain_id == bindparam("domain_id"), t.c[col] == bindparam("item_id"))
+    for kind, (t, col) in CONFIG_TABLES.items()
+}
+_GET_TAGS = select(s.tags.c.key, s.tags.c.value).where(s.tags.c.arn == bindparam("arn")).order_by(s.tags.c.key)
+
+
 def _row(r: Any) -> dict[str, Any] | None:
     return dict(r._mapping) if r is not None else None
 
@@ -53,7 +66,7 @@ class ConfigRepo:
         self._insert(s.domains, row)
 
     def get_domain(self, domain_id: str) -> dict[str, Any] | None:
-        return _row(self.conn.execute(select(s.domains).where(s.domains.c.domain_id == domain_id)).first())
+        return _row(self.conn.execute(_GET_DOMAIN, {"domain_id": domain_id}).first())
 
     def count_domains(self, account: str, region: str) -> int:
         q = select(func.count()).where(s.domains.c.account == account, s.domains.c.region == region)
@@ -78,9 +91,7 @@ class ConfigRepo:
         self._insert(s.fields, row)
 
     def get_field(self, domain_id: str, field_id: str) -> dict[str, Any] | None:
-        t = s.fields
-        q = select(t).where(t.c.domain_id == domain_id, t.c.field_id == field_id)
-        return _row(self.conn.execute(q).first())
+        return _row(self.conn.execute(_GET_FIELD, {"domain_id": domain_id, "item_id": field_id}).first())
 
     def get_fields(self, domain_id: str, field_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = list(dict.fromkeys(field_ids))
@@ -152,9 +163,7 @@ class ConfigRepo:
         self._insert(CONFIG_TABLES[kind][0], row)
 
     def get_config(self, kind: str, domain_id: str, item_id: str) -> dict[str, Any] | None:
-        t, id_col = CONFIG_TABLES[kind]
-        q = select(t).where(t.c.domain_id == domain_id, t.c[id_col] == item_id)
-        return _row(self.conn.execute(q).first())
+        return _row(self.conn.execute(_GET_CONFIG[kind], {"domain_id": domain_id, "item_id": item_id}).first())
 
     def get_configs(self, kind: str, domain_id: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         t, id_col = CONFIG_TABLES[kind]
@@ -204,9 +213,7 @@ class ConfigRepo:
 
     # -- tags ------------------------------------------------------------------------------
     def get_tags(self, arn: str) -> dict[str, str]:
-        t = s.tags
-        q = select(t.c.key, t.c.value).where(t.c.arn == arn).order_by(t.c.key)
-        return {r.key: r.value for r in self.conn.execute(q)}
+        return {r.key: r.value for r in self.conn.execute(_GET_TAGS, {"arn": arn})}
 
     def put_tags(self, arn: str, domain_id: str, tags: dict[str, str]) -> None:
         t = s.tags

@@ -186,7 +186,8 @@ case_values = Table(
 case_text = Table(
     "case_text",
     metadata,
-    Column("rowid_", BigInteger, primary_key=True, autoincrement=True),
+    # INTEGER on SQLite so that it aliases the rowid (auto-numbered; FTS5's content_rowid).
+    Column("rowid_", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("domain_id", String(ID), nullable=False),
     Column("case_id", String(ID), nullable=False),
     Column("body", Text, nullable=False),

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
-    cast,
     ColumnElement,
+    Integer,
     and_,
+    cast,
     false,
     func,
     literal,

@@ -281,7 +281,7 @@ def parse_presigned(pairs: list[tuple[str, str]]) -> SignedParts:
     if params["X-Amz-Algorithm"] != ALGORITHM:
         raise _incomplete(f"Unsupported AWS 'algorithm': '{params['X-Amz-Algorithm'][:40]}'.")
     expires_raw = params.get("X-Amz-Expires", "")
-    if not expires_raw.isdigit() or not 1 <= int(expires_raw) <= MAX_EXPIRES:
+    if not re.fullmatch(r"[0-9]{1,7}", expires_raw) or not 1 <= int(expires_raw) <= MAX_EXPIRES:
         raise _incomplete(f"X-Amz-Expires must be a number of seconds from 1 to {MAX_EXPIRES}.")
     return SignedParts(
         scope=parse_credential(params["X-Amz-Credential"]),

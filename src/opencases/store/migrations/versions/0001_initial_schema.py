@@ -64,7 +64,7 @@ def upgrade() -> None:
 
     op.create_table(
         "case_text",
-        sa.Column("rowid_", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("rowid_", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("domain_id", sa.String(length=64), nullable=False),
         sa.Column("case_id", sa.String(length=64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
