@@ -28,15 +28,28 @@ def test_create_get_domain(client: Any) -> None:
 def test_new_domain_has_system_fields(client: Any, domain_id: str) -> None:
     fields = {f["fieldId"]: f for f in client.list_fields(domainId=domain_id)["fields"]}
     for fid, ftype in [
-        ("title", "Text"), ("status", "SingleSelect"), ("customer_id", "Text"), ("summary", "Text"),
-        ("reference_number", "Text"), ("created_datetime", "DateTime"), ("last_updated_datetime", "DateTime"),
-        ("last_closed_datetime", "DateTime"), ("created_by", "User"), ("last_updated_user", "User"),
-        ("assigned_user", "User"), ("assigned_queue", "Text"), ("case_reason", "SingleSelect"), ("case_id", "Text"),
+        ("title", "Text"),
+        ("status", "SingleSelect"),
+        ("customer_id", "Text"),
+        ("summary", "Text"),
+        ("reference_number", "Text"),
+        ("created_datetime", "DateTime"),
+        ("last_updated_datetime", "DateTime"),
+        ("last_closed_datetime", "DateTime"),
+        ("created_by", "User"),
+        ("last_updated_user", "User"),
+        ("assigned_user", "User"),
+        ("assigned_queue", "Text"),
+        ("case_reason", "SingleSelect"),
+        ("case_id", "Text"),
     ]:
         assert fields[fid]["type"] == ftype, fid
         assert fields[fid]["namespace"] == "System"
     options = client.list_field_options(domainId=domain_id, fieldId="status")["options"]
-    assert [(o["name"], o["value"], o["active"]) for o in options] == [("Open", "open", True), ("Closed", "closed", True)]
+    assert [(o["name"], o["value"], o["active"]) for o in options] == [
+        ("Open", "open", True),
+        ("Closed", "closed", True),
+    ]
 
 
 def test_duplicate_name_conflicts(client: Any) -> None:

@@ -12,7 +12,10 @@ from tests.services.test_domains import error
 
 def test_create_and_batch_get_field(client: Any, domain_id: str) -> None:
     created = client.create_field(
-        domainId=domain_id, name="Notes", type="Text", description="free text",
+        domainId=domain_id,
+        name="Notes",
+        type="Text",
+        description="free text",
         attributes={"text": {"isMultiline": True}},
     )
     assert created["fieldArn"].endswith(f"/field/{created['fieldId']}")
@@ -116,15 +119,23 @@ def test_list_fields_pages(client: Any, domain_id: str) -> None:
 
 def test_field_options_upsert_and_filter(client: Any, domain_id: str) -> None:
     fid = client.create_field(domainId=domain_id, name="Reason", type="SingleSelect")["fieldId"]
-    out = client.batch_put_field_options(domainId=domain_id, fieldId=fid, options=[
-        {"name": "Billing", "value": "billing", "active": True},
-        {"name": "Tech", "value": "tech", "active": True},
-    ])
+    out = client.batch_put_field_options(
+        domainId=domain_id,
+        fieldId=fid,
+        options=[
+            {"name": "Billing", "value": "billing", "active": True},
+            {"name": "Tech", "value": "tech", "active": True},
+        ],
+    )
     assert out["errors"] == []
-    client.batch_put_field_options(domainId=domain_id, fieldId=fid, options=[
-        {"name": "Technical", "value": "tech", "active": False},
-        {"name": "Other", "value": "other", "active": True},
-    ])
+    client.batch_put_field_options(
+        domainId=domain_id,
+        fieldId=fid,
+        options=[
+            {"name": "Technical", "value": "tech", "active": False},
+            {"name": "Other", "value": "other", "active": True},
+        ],
+    )
     options = client.list_field_options(domainId=domain_id, fieldId=fid)["options"]
     assert options == [
         {"name": "Billing", "value": "billing", "active": True},
@@ -142,20 +153,26 @@ def test_field_options_upsert_and_filter(client: Any, domain_id: str) -> None:
 def test_field_option_errors(client: Any, domain_id: str) -> None:
     text_id = client.create_field(domainId=domain_id, name="T", type="Text")["fieldId"]
     with pytest.raises(ClientError) as exc:
-        client.batch_put_field_options(domainId=domain_id, fieldId=text_id,
-                                       options=[{"name": "a", "value": "a", "active": True}])
+        client.batch_put_field_options(
+            domainId=domain_id, fieldId=text_id, options=[{"name": "a", "value": "a", "active": True}]
+        )
     assert error(exc) == ("ValidationException", 400)
-    out = client.batch_put_field_options(domainId=domain_id, fieldId="status", options=[
-        {"name": "Closed", "value": "closed", "active": False},
-        {"name": "Pending", "value": "pending", "active": True},
-        {"name": "Pending again", "value": "pending", "active": True},
-    ])
+    out = client.batch_put_field_options(
+        domainId=domain_id,
+        fieldId="status",
+        options=[
+            {"name": "Closed", "value": "closed", "active": False},
+            {"name": "Pending", "value": "pending", "active": True},
+            {"name": "Pending again", "value": "pending", "active": True},
+        ],
+    )
     assert sorted(e["value"] for e in out["errors"]) == ["closed", "pending"]
     values = {o["value"]: o for o in client.list_field_options(domainId=domain_id, fieldId="status")["options"]}
     assert values["closed"]["active"] is True and values["pending"]["name"] == "Pending"
     sel = client.create_field(domainId=domain_id, name="S", type="SingleSelect")["fieldId"]
     client.delete_field(domainId=domain_id, fieldId=sel)
     with pytest.raises(ClientError) as exc:
-        client.batch_put_field_options(domainId=domain_id, fieldId=sel,
-                                       options=[{"name": "a", "value": "a", "active": True}])
+        client.batch_put_field_options(
+            domainId=domain_id, fieldId=sel, options=[{"name": "a", "value": "a", "active": True}]
+        )
     assert error(exc) == ("ValidationException", 400)

@@ -162,11 +162,13 @@ def test_sorts_match_the_oracle(corpus: Corpus) -> None:
 def test_every_operator_on_every_type(corpus: Corpus) -> None:
     """Deterministic coverage: each (type, operator) pair at least once, against the oracle."""
     for fid, ftype in sorted(corpus.types.items()):
-        present = sorted((c["values"][fid] for c in corpus.cases if fid in c["values"]), key=lambda v: str(
-            scalar(ftype, v)))
+        present = sorted(
+            (c["values"][fid] for c in corpus.cases if fid in c["values"]), key=lambda v: str(scalar(ftype, v))
+        )
         sample = present[len(present) // 2]  # a middle value, so every range operator matches some cases
-        ops = ["equalTo"] + (["greaterThan", "greaterThanOrEqualTo", "lessThan", "lessThanOrEqualTo"]
-                             if ftype != "Boolean" else [])
+        ops = ["equalTo"] + (
+            ["greaterThan", "greaterThanOrEqualTo", "lessThan", "lessThanOrEqualTo"] if ftype != "Boolean" else []
+        )
         if ftype in ("Text", "SingleSelect", "Url"):
             ops.append("contains")
         for op in ops:
@@ -182,12 +184,20 @@ def test_search_term_words_and_prefixes(corpus: Corpus) -> None:
     for term, needle in [("gamma", "gamma"), ("GAMM", "gamma"), ("beta", "beta"), ("ray gam", None)]:
         ids, _ = corpus.search_all(searchTerm=term)
         if needle is None:
-            expected = {c["caseId"] for c in corpus.cases if any(
-                "gamma ray" in v.get("stringValue", "") for v in c["values"].values())}
+            expected = {
+                c["caseId"]
+                for c in corpus.cases
+                if any("gamma ray" in v.get("stringValue", "") for v in c["values"].values())
+            }
         else:
-            expected = {c["caseId"] for c in corpus.cases if any(
-                any(w.startswith(needle) for w in v.get("stringValue", "").lower().replace("-", " ").split())
-                for v in c["values"].values())}
+            expected = {
+                c["caseId"]
+                for c in corpus.cases
+                if any(
+                    any(w.startswith(needle) for w in v.get("stringValue", "").lower().replace("-", " ").split())
+                    for v in c["values"].values()
+                )
+            }
         assert set(ids) == expected, term
 
 

@@ -30,7 +30,9 @@ def _snapshot(client: Any, domain_id: str) -> dict[str, Any]:
         },
         "layouts": [strip(client.get_layout(domainId=domain_id, layoutId=x["layoutId"])) for x in layouts],
         "templates": [strip(client.get_template(domainId=domain_id, templateId=x["templateId"])) for x in templates],
-        "rules": strip(client.batch_get_case_rule(domainId=domain_id, caseRules=[{"id": r["caseRuleId"]} for r in rules]))
+        "rules": strip(
+            client.batch_get_case_rule(domainId=domain_id, caseRules=[{"id": r["caseRuleId"]} for r in rules])
+        )
         if rules
         else {},
         "events": strip(client.get_case_event_configuration(domainId=domain_id)),
@@ -48,27 +50,68 @@ def test_configuration_survives_restart(database_url: str, tmp_path: Path) -> No
         client = make_client(live.endpoint)
         domain_id = client.create_domain(name="durable")["domainId"]
         priority = client.create_field(domainId=domain_id, name="Priority", type="SingleSelect")["fieldId"]
-        client.batch_put_field_options(domainId=domain_id, fieldId=priority, options=[
-            {"name": "High", "value": "high", "active": True}, {"name": "Low", "value": "low", "active": False}])
-        notes = client.create_field(domainId=domain_id, name="Notes", type="Text",
-                                    attributes={"text": {"isMultiline": True}})["fieldId"]
+        client.batch_put_field_options(
+            domainId=domain_id,
+            fieldId=priority,
+            options=[
+                {"name": "High", "value": "high", "active": True},
+                {"name": "Low", "value": "low", "active": False},
+            ],
+        )
+        notes = client.create_field(
+            domainId=domain_id, name="Notes", type="Text", attributes={"text": {"isMultiline": True}}
+        )["fieldId"]
         gone = client.create_field(domainId=domain_id, name="Gone", type="Number")["fieldId"]
         client.delete_field(domainId=domain_id, fieldId=gone)
-        layout = client.create_layout(domainId=domain_id, name="L", content={"basic": {
-            "topPanel": {"sections": [{"fieldGroup": {"name": "Top", "fields": [{"id": priority}]}}]},
-            "moreInfo": {"sections": [{"fieldGroup": {"name": "More", "fields": [{"id": notes}]}}]}}})
-        rule = client.create_case_rule(domainId=domain_id, name="R", rule={"required": {"defaultValue": False,
-            "conditions": [{"equalTo": {"operandOne": {"fieldId": "status"}, "operandTwo": {"stringValue": "open"},
-                                        "result": True}}]}})
+        layout = client.create_layout(
+            domainId=domain_id,
+            name="L",
+            content={
+                "basic": {
+                    "topPanel": {"sections": [{"fieldGroup": {"name": "Top", "fields": [{"id": priority}]}}]},
+                    "moreInfo": {"sections": [{"fieldGroup": {"name": "More", "fields": [{"id": notes}]}}]},
+                }
+            },
+        )
+        rule = client.create_case_rule(
+            domainId=domain_id,
+            name="R",
+            rule={
+                "required": {
+                    "defaultValue": False,
+                    "conditions": [
+                        {
+                            "equalTo": {
+                                "operandOne": {"fieldId": "status"},
+                                "operandTwo": {"stringValue": "open"},
+                                "result": True,
+                            }
+                        }
+                    ],
+                }
+            },
+        )
         template = client.create_template(
-            domainId=domain_id, name="T", description="d", layoutConfiguration={"defaultLayout": layout["layoutId"]},
-            requiredFields=[{"fieldId": priority}], rules=[{"caseRuleId": rule["caseRuleId"], "fieldId": notes}],
-            tagPropagationConfigurations=[{"resourceType": "Cases", "tagMap": {"team": "blue"}}])
+            domainId=domain_id,
+            name="T",
+            description="d",
+            layoutConfiguration={"defaultLayout": layout["layoutId"]},
+            requiredFields=[{"fieldId": priority}],
+            rules=[{"caseRuleId": rule["caseRuleId"], "fieldId": notes}],
+            tagPropagationConfigurations=[{"resourceType": "Cases", "tagMap": {"team": "blue"}}],
+        )
         client.tag_resource(arn=template["templateArn"], tags={"env": "test"})
         client.tag_resource(arn=layout["layoutArn"], tags={"k": "v"})
-        client.put_case_event_configuration(domainId=domain_id, eventBridge={
-            "enabled": True, "includedData": {"caseData": {"fields": [{"id": priority}]},
-                                              "relatedItemData": {"includeContent": True}}})
+        client.put_case_event_configuration(
+            domainId=domain_id,
+            eventBridge={
+                "enabled": True,
+                "includedData": {
+                    "caseData": {"fields": [{"id": priority}]},
+                    "relatedItemData": {"includeContent": True},
+                },
+            },
+        )
         before = _snapshot(client, domain_id)
         live.restart()
         after = _snapshot(client, domain_id)  # same port, same account

@@ -64,9 +64,7 @@ def _insert_case(tx: Tx, row: dict[str, Any], supplied: str | None) -> str:
 
 @operation("CreateCase")
 def create_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    domain_id, template_id = params["domainId"], params["templateId"]
-    user = params.get("performedBy")
-    entries = [(f["id"], f["value"], f"fields[{i}].value") for i, f in enumerate(params["fields"])]
+    domain_id = params["domainId"]
     case_id, now = new_id(), ctx.now_ms()
     response = {"caseId": case_id, "caseArn": case_arn(ctx, domain_id, case_id)}
     token = params.get("clientToken")
@@ -76,56 +74,67 @@ def create_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
             original = idempotency.claim(tx, domain_id, "CreateCase", token, params, now, response)
             if original is not None:
                 return original
-        template = _require_usable_template(tx, domain_id, template_id)
-        rows = resolve_fields(tx, domain_id, entries, creating=True)
-        # At create, emptyValue simply means "no value".
-        values = {fid: normalize(rows[fid]["type"], v) for fid, v, _ in entries if not is_empty(v)}
-        values.setdefault("status", {"stringValue": "open"})
-        check_required(tx, domain_id, template, values)
-        if ctx.settings.enforce_case_rules:
-            enforce_case_rules(tx, domain_id, template, values)
-
-        supplied = values.get("reference_number", {}).get("stringValue")
-        reference = _insert_case(
-            tx,
-            {
-                "domain_id": domain_id,
-                "case_id": case_id,
-                "template_id": template_id,
-                "created_ms": now,
-                "updated_ms": now,
-                "version": 1,
-                "merge_state": None,
-            },
-            supplied,
-        )
-        values["reference_number"] = {"stringValue": reference}
-        values |= {
-            "case_id": {"stringValue": case_id},
-            "created_datetime": datetime_value(now),
-            "last_updated_datetime": datetime_value(now),
-        }
-        if not is_empty(user_value(user)):
-            values |= {"created_by": user_value(user), "last_updated_user": user_value(user)}
-        if values["status"].get("stringValue") == CLOSED:
-            values["last_closed_datetime"] = datetime_value(now)
-
-        types = {fid: row["type"] for fid, row in tx.get_fields(domain_id, list(values)).items()}
-        tx.put_case_values(domain_id, case_id, {f: to_columns(types[f], v) for f, v in values.items()})
-        tx.put_case_text(domain_id, case_id, text_body({f: (types[f], v) for f, v in values.items()}))
-
-        # The template's propagated tags, overridden by the request's on conflicting keys.
-        tags = propagated_tags(template) | (params.get("tags") or {})
-        limit = ctx.settings.quotas["tags_per_resource"]
-        if len(tags) > limit:
-            raise ValidationException(
-                f"A case can have at most {limit} tags; with the template's it would have {len(tags)}"
-            )
-        tx.put_tags(response["caseArn"], domain_id, tags)
-
-        audit.record(
-            tx, ctx, domain_id=domain_id, case_id=case_id, event_type="Case.Created",
-            fields=[{"eventFieldId": f, "newValue": v} for f, v in values.items()],
-            user=user, performed_ms=now,
-        )
+        create_in_tx(tx, ctx, params, case_id=case_id, now=now)
     return response
+
+
+def create_in_tx(tx: Tx, ctx: RequestContext, params: dict[str, Any], *, case_id: str, now: int) -> str:
+    """Create one case inside the caller's transaction (CreateCase and bulk import); the
+    domain has been checked. Returns the reference number."""
+    domain_id, template_id = params["domainId"], params["templateId"]
+    user = params.get("performedBy")
+    entries = [(f["id"], f["value"], f"fields[{i}].value") for i, f in enumerate(params["fields"])]
+    arn = case_arn(ctx, domain_id, case_id)
+    template = _require_usable_template(tx, domain_id, template_id)
+    rows = resolve_fields(tx, domain_id, entries, creating=True)
+    # At create, emptyValue simply means "no value".
+    values = {fid: normalize(rows[fid]["type"], v) for fid, v, _ in entries if not is_empty(v)}
+    values.setdefault("status", {"stringValue": "open"})
+    check_required(tx, domain_id, template, values)
+    if ctx.settings.enforce_case_rules:
+        enforce_case_rules(tx, domain_id, template, values)
+
+    supplied = values.get("reference_number", {}).get("stringValue")
+    reference = _insert_case(
+        tx,
+        {
+            "domain_id": domain_id,
+            "case_id": case_id,
+            "template_id": template_id,
+            "created_ms": now,
+            "updated_ms": now,
+            "version": 1,
+            "merge_state": None,
+        },
+        supplied,
+    )
+    values["reference_number"] = {"stringValue": reference}
+    values |= {
+        "case_id": {"stringValue": case_id},
+        "created_datetime": datetime_value(now),
+        "last_updated_datetime": datetime_value(now),
+    }
+    if not is_empty(user_value(user)):
+        values |= {"created_by": user_value(user), "last_updated_user": user_value(user)}
+    if values["status"].get("stringValue") == CLOSED:
+        values["last_closed_datetime"] = datetime_value(now)
+
+    types = {fid: row["type"] for fid, row in tx.get_fields(domain_id, list(values)).items()}
+    tx.put_case_values(domain_id, case_id, {f: to_columns(types[f], v) for f, v in values.items()})
+    tx.put_case_text(domain_id, case_id, text_body({f: (types[f], v) for f, v in values.items()}))
+
+    # The template's propagated tags, overridden by the request's on conflicting keys.
+    tags = propagated_tags(template) | (params.get("tags") or {})
+    limit = ctx.settings.quotas["tags_per_resource"]
+    if len(tags) > limit:
+        raise ValidationException(
+            f"A case can have at most {limit} tags; with the template's it would have {len(tags)}"
+        )
+    tx.put_tags(arn, domain_id, tags)
+
+    audit.record(
+        tx, ctx, domain_id=domain_id, case_id=case_id, event_type="Case.Created",
+        fields=[{"eventFieldId": f, "newValue": v} for f, v in values.items()],
+        user=user, performed_ms=now,
+    )
+    return reference

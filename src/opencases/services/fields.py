@@ -66,7 +66,7 @@ def create_field(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 @operation("UpdateField")
 def update_field(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id, field_id = params["domainId"], params["fieldId"]
-    changes = {k: params[k] for k in ("name", "description", "attributes") if k in params}
+    changes: dict[str, Any] = {k: params[k] for k in ("name", "description", "attributes") if k in params}
     if not changes:
         raise ValidationException("At least one of name, description or attributes must be given")
     with ctx.store.write() as tx:

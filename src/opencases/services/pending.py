@@ -3,11 +3,6 @@
 from opencases.services.registry import PENDING
 
 _LATER = {
-    "TEMP [1]": ["GetLayout", "UpdateLayout", "ListLayouts", "GetCaseEventConfiguration", "TagResource",
-                 "DeleteLayout", "GetTemplate", "BatchGetCaseRule", "DeleteTemplate", "UpdateCaseRule",
-                 "PutCaseEventConfiguration", "DeleteCaseRule", "UntagResource", "ListTemplates",
-                 "UpdateTemplate", "ListCaseRules", "CreateTemplate", "CreateCaseRule",
-                 "ListTagsForResource", "CreateLayout"],
     "[3] search": ["SearchAllRelatedItems"],
 }
 

@@ -282,7 +282,7 @@ class mock_connectcases:  # noqa: N801 - named like the moto decorators it stand
                 test.addCleanup(mock.stop)
                 original_setup(test)
 
-            cls.setUp = setUp  # type: ignore[method-assign]
+            setattr(cls, "setUp", setUp)  # noqa: B010 - assigning a method is what we mean
             return cls
         for name, value in list(vars(cls).items()):
             if name.startswith("test") and inspect.isfunction(value):
@@ -313,5 +313,5 @@ class mock_connectcases:  # noqa: N801 - named like the moto decorators it stand
             finally:
                 mock.stop()
 
-        cls.setup_method = setup_method  # type: ignore[attr-defined]
-        cls.teardown_method = teardown_method  # type: ignore[attr-defined]
+        setattr(cls, "setup_method", setup_method)  # noqa: B010
+        setattr(cls, "teardown_method", teardown_method)  # noqa: B010
