@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
 
 from opencases import __version__
 from opencases.config import Settings
@@ -54,6 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     _add_database(migrate)
+
+    imp = sub.add_parser("import", help="create cases from a JSON-lines file (the export format)")
+    imp.add_argument("file", help="JSON lines, one case per line")
+    imp.add_argument("--domain", required=True, help="the domain id to import into")
+    imp.add_argument("--batch-size", type=int, default=500, help="cases per transaction (default 500)")
+    _add_database(imp)
+
+    exp = sub.add_parser("export", help="write a domain's cases and related items as JSON lines")
+    exp.add_argument("--domain", required=True, help="the domain id to export")
+    exp.add_argument("--output", "-o", help="file to write (default: standard output)")
+    _add_database(exp)
     return parser
 
 
@@ -148,6 +160,62 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
+def _domain_context(settings: Settings, domain_id: str) -> Any:
+    """An operator's context for one domain: its own account and region, principal `opencases-cli`."""
+    from opencases.services.context import RequestContext
+    from opencases.store.store import Store
+
+    store = Store(settings.database_url, settings.sqlite_synchronous)
+    with store.read() as tx:
+        row = tx.get_domain(domain_id)
+    if row is None:
+        store.close()
+        raise SystemExit(f"opencases: no domain {domain_id} in {settings.database_url}")
+    return RequestContext(
+        store=store,
+        settings=settings,
+        account=row["account"],
+        region=row["region"],
+        principal_arn=f"arn:aws:iam::{row['account']}:user/opencases-cli",
+    )
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from opencases.transfer import import_file
+
+    ctx = _domain_context(settings, args.domain)
+    started = time.perf_counter()
+    report = import_file(ctx, args.domain, args.file, args.batch_size)
+    elapsed = time.perf_counter() - started
+    ctx.store.close()
+    for line in report.errors[:50]:
+        print(line, file=sys.stderr)
+    rate = report.cases / elapsed if elapsed > 0 else 0.0
+    print(
+        f"imported {report.cases} cases and {report.related_items} related items in {elapsed:.1f}s "
+        f"({rate:.0f} cases/s); {len(report.errors)} lines failed"
+    )
+    return 1 if report.errors else 0
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from opencases.transfer import export_cases
+
+    ctx = _domain_context(settings, args.domain)
+    try:
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as out:
+                count = export_cases(ctx, args.domain, out)
+        else:
+            count = export_cases(ctx, args.domain, sys.stdout)
+    finally:
+        ctx.store.close()
+    print(f"exported {count} cases", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env(
@@ -164,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings)
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "import":
+        return _import(settings, args)
+    if args.command == "export":
+        return _export(settings, args)
     return 2
 
 

@@ -45,6 +45,18 @@ class Settings:
     # "off", or "aws" for AWS's documented per-account request rates (server/throttle.py).
     rate_limits: str = "off"
     quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
+    # Case event delivery (server/delivery.py). No sink: events wait in the outbox.
+    event_webhooks: list[str] = field(default_factory=list)
+    event_webhook_secret: str | None = None
+    event_log: str | None = None
+    event_max_attempts: int = 10
+    event_retry_base: float = 1.0  # seconds before the first retry; doubles per attempt
+    event_retry_max: float = 300.0  # the longest wait between two attempts
+    event_timeout: float = 10.0  # seconds for one webhook POST
+    event_lease: float = 60.0  # seconds a claimed batch is a worker's before others may take it
+    event_poll: float = 1.0  # seconds between looks for work written by other processes
+    event_batch: int = 100
+    event_concurrency: int = 4  # cases sent in parallel (each case's events stay in order)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -58,6 +70,16 @@ class Settings:
         s.sqlite_synchronous = (_env("SQLITE_SYNCHRONOUS", s.sqlite_synchronous) or "NORMAL").upper()
         s.log_level = _env("LOG_LEVEL", s.log_level) or s.log_level
         s.rate_limits = (_env("RATE_LIMITS", s.rate_limits) or s.rate_limits).lower()
+        s.event_webhooks = [u.strip() for u in (_env("EVENT_WEBHOOKS") or "").split(",") if u.strip()]
+        s.event_webhook_secret = _env("EVENT_WEBHOOK_SECRET") or None
+        s.event_log = _env("EVENT_LOG") or None
+        s.event_max_attempts = int(_env("EVENT_MAX_ATTEMPTS") or s.event_max_attempts)
+        for name in ("retry_base", "retry_max", "timeout", "lease", "poll"):
+            value = _env(f"EVENT_{name.upper()}")
+            if value:
+                setattr(s, f"event_{name}", float(value))
+        s.event_batch = int(_env("EVENT_BATCH") or s.event_batch)
+        s.event_concurrency = int(_env("EVENT_CONCURRENCY") or s.event_concurrency)
         for key in DEFAULT_QUOTAS:
             value = _env(f"QUOTA_{key.upper()}")
             if value is not None:

@@ -14,13 +14,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from opencases import __version__
 from opencases.config import Settings
 from opencases.server import admin
 from opencases.server.pipeline import MAX_BODY_BYTES, Pipeline
 from opencases.store.store import Store
+from opencases.ui.app import create_ui
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -31,7 +32,10 @@ def _admin_app(store: Store, pipeline: Pipeline) -> Starlette:
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__, "database": store.dialect})
 
-    return Starlette(routes=[Route("/_opencases/health", health, methods=["GET"]), *admin.routes(pipeline)])
+    # The agent workspace (opencases.ui) shares the API's credential store for its sign-in.
+    ui = create_ui(store, pipeline.settings, pipeline.auth.credentials)
+    return Starlette(routes=[Route("/_opencases/health", health, methods=["GET"]), *admin.routes(pipeline),
+                             Mount("/ui", app=ui)])
 
 
 class OpenCasesApp:

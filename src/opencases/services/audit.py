@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opencases.services import pagination
+from opencases.services import events, pagination
 from opencases.services.context import RequestContext, ms_to_datetime, new_id
 from opencases.store.store import Tx
 
@@ -51,6 +51,12 @@ def record(
             "performed_ms": performed_ms,
             "doc": doc,
         }
+    )
+    # The case event stream is derived from the audit, in the same transaction.
+    events.on_audit(
+        tx, ctx, domain_id=domain_id, case_id=case_id, event_type=event_type, fields=fields,
+        performed_by=doc["performedBy"], performed_ms=performed_ms, related_item_type=related_item_type,
+        merge_metadata=merge_metadata,
     )
     return event_id
 

@@ -19,7 +19,7 @@ from opencases.services.case_input import (
 from opencases.services.case_values import datetime_value, is_empty, normalize, to_columns
 from opencases.services.cases import CLOSED, case_arn, text_body, user_value
 from opencases.services.common import not_found, require_domain
-from opencases.services.context import RequestContext, new_id
+from opencases.services.context import RequestContext, new_time_ordered_id
 from opencases.services.registry import operation
 from opencases.store.errors import UniqueViolation
 from opencases.store.store import Tx
@@ -65,7 +65,8 @@ def _insert_case(tx: Tx, row: dict[str, Any], supplied: str | None) -> str:
 @operation("CreateCase")
 def create_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id = params["domainId"]
-    case_id, now = new_id(), ctx.now_ms()
+    now = ctx.now_ms()
+    case_id = new_time_ordered_id(now)
     response = {"caseId": case_id, "caseArn": case_arn(ctx, domain_id, case_id)}
     token = params.get("clientToken")
     with ctx.store.write() as tx:

@@ -15,6 +15,7 @@ Shared by cases, merges and Custom related items. Field type -> union member -> 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +61,7 @@ def is_empty(value: dict[str, Any] | None) -> bool:
     return value is None or value.get("emptyValue") is not None
 
 
+@lru_cache(maxsize=8192)
 def parse_datetime(text: str) -> int:
     """ISO-8601 date-time -> epoch milliseconds (UTC). A missing offset means UTC.
 

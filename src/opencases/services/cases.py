@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from opencases.errors import ConflictException, ResourceNotFoundException
-from opencases.services import audit, pagination, sla
+from opencases.services import audit, events, pagination, sla
 from opencases.services.case_input import (
     check_update,
     enforce_case_rules,
@@ -274,6 +274,8 @@ def delete_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         require_domain(ctx, tx, domain_id)
         case = load_case(tx, ctx, domain_id, case_id, for_update=True)
         refuse_if_merging(case, secondary_only=False)
+        # CASE.DELETED is queued first: it carries the field values about to be deleted.
+        events.on_case_deleted(tx, ctx, domain_id=domain_id, case_id=case_id, now_ms=ctx.now_ms())
         # "permanently deletes a case and all its associated resources": values, text,
         # related items, audit history, and the tags of the case and its related items.
         tx.delete_case(domain_id, case_id)

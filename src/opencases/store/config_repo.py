@@ -29,7 +29,7 @@ DOMAIN_TABLES: Sequence[Table] = (
     s.cases,
     s.idempotency,
     s.merges,
-    s.outbox,
+    # Not s.outbox: events committed before DeleteDomain are still delivered (at least once).
     s.tags,
     s.event_configs,
     s.field_options,

@@ -57,6 +57,8 @@ def _configure_sqlite(engine: Engine, memory: bool, synchronous: str) -> None:
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
+        # 64 MiB of page cache per connection: index pages of a million-case domain stay hot.
+        cur.execute("PRAGMA cache_size=-65536")
         cur.close()
 
     @event.listens_for(engine, "begin")

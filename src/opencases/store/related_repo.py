@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from opencases.store import schema as s
 
@@ -92,15 +92,3 @@ class RelatedRepo:
         self.conn.execute(
             update(t).where(t.c.domain_id == domain_id, t.c.merge_event_id == merge_event_id).values(**values)
         )
-
-    def latest_merge_of(self, domain_id: str, case_id: str) -> dict[str, Any] | None:
-        """The most recent merge the case took part in, as primary or secondary."""
-        t = s.merges
-        q = (
-            select(t)
-            .where(t.c.domain_id == domain_id, or_(t.c.primary_case_id == case_id, t.c.secondary_case_id == case_id))
-            .order_by(t.c.started_ms.desc(), t.c.merge_event_id.desc())
-            .limit(1)
-        )
-        r = self.conn.execute(q).first()
-        return dict(r._mapping) if r is not None else None

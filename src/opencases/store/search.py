@@ -180,9 +180,7 @@ def build_query(
     return q.order_by(*order).limit(limit)
 
 
-def _after(
-    sorts: list[SortKey], cols: list[tuple[Any, bool]], after: list[Any], id_desc: bool
-) -> ColumnElement[bool]:
+def _after(sorts: list[SortKey], cols: list[tuple[Any, bool]], after: list[Any], id_desc: bool) -> ColumnElement[bool]:
     """Rows strictly after the previous page's last row, in build_query's ORDER BY.
 
     `after` holds that row's sort values then its case id; the lexicographic comparison is

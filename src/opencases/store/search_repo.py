@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
 from opencases.store import schema as s
 from opencases.store.search import SortKey, build_query, compile_filter, compile_search_term, count_query
@@ -33,6 +33,15 @@ class SearchRepo:
         rows = [dict(r._mapping) for r in self.conn.execute(build_query(domain_id, where, sorts, after, limit))]
         total = int(self.conn.execute(count_query(domain_id, where)).scalar_one())
         return rows, total
+
+    def list_cases_page(self, domain_id: str, after: tuple[int, str] | None, limit: int) -> list[dict[str, Any]]:
+        """Cases oldest first, keyset-paged on (created_ms, case_id), for export."""
+        c = s.cases
+        q = select(c).where(c.c.domain_id == domain_id)
+        if after is not None:
+            q = q.where(or_(c.c.created_ms > after[0], and_(c.c.created_ms == after[0], c.c.case_id > after[1])))
+        q = q.order_by(c.c.created_ms, c.c.case_id).limit(limit)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
 
     def values_for_cases(
         self, domain_id: str, case_ids: list[str], field_ids: list[str]

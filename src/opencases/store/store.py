@@ -9,14 +9,16 @@ from sqlalchemy import Connection
 
 from opencases.store import migrate
 from opencases.store.admin_repo import AdminRepo
+from opencases.store.bulk_repo import BulkRepo
 from opencases.store.case_repo import CaseRepo
 from opencases.store.config_repo import ConfigRepo
 from opencases.store.db import Database
+from opencases.store.outbox_repo import OutboxRepo
 from opencases.store.related_repo import RelatedRepo
 from opencases.store.search_repo import SearchRepo
 
 
-class Tx(ConfigRepo, CaseRepo, RelatedRepo, SearchRepo, AdminRepo):
+class Tx(ConfigRepo, CaseRepo, BulkRepo, RelatedRepo, SearchRepo, AdminRepo, OutboxRepo):
     """One database transaction; every method reads or writes within it."""
 
     def __init__(self, conn: Connection, dialect: str) -> None:

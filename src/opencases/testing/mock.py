@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 import threading
 import unittest
 from collections.abc import Callable, Iterator
@@ -102,8 +103,6 @@ def _install() -> None:
         _botocore_handlers.BUILTIN_HANDLERS.append((EVENT, _before_send))
     # boto3.client() uses a lazily created default session; if it exists already it was
     # built from BUILTIN_HANDLERS without us. Don't import boto3 just to look.
-    import sys
-
     boto3 = sys.modules.get("boto3")
     session = getattr(boto3, "DEFAULT_SESSION", None) if boto3 is not None else None
     if session is not None:

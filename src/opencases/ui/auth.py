@@ -73,7 +73,7 @@ class Signer:
 
     def loads(self, value: str) -> dict[str, Any] | None:
         payload, _, signature = value.partition(".")
-        if not payload or not hmac.compare_digest(signature, self._sign(payload.encode())):
+        if not payload or not hmac.compare_digest(signature.encode(), self._sign(payload.encode()).encode()):
             return None
         try:
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -118,10 +118,10 @@ class Sessions:
         if session is not None:
             expected = session.csrf
         else:
-            expected = self.signer.loads(request.cookies.get(SIGNIN_COOKIE, "")) or {}
-            expected = expected.get("t", "")
+            pending = self.signer.loads(request.cookies.get(SIGNIN_COOKIE, "")) or {}
+            expected = str(pending.get("t", ""))
         sent = form.get("csrf")
-        if not expected or not sent or not hmac.compare_digest(sent, str(expected)):
+        if not expected or not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
             return HTMLResponse(
                 "The form expired or did not come from this site; go back, reload and try again.",
                 status_code=403,

@@ -113,7 +113,7 @@ def section_views(
             return posted.get(f"f.{info.id}")
         return input_value(info, values.get(info.id))
 
-    head = {fid: field_view(catalog.fields[fid], start(catalog.fields[fid]), bundle, errors)
+    head: dict[str, FieldView] = {fid: field_view(catalog.fields[fid], start(catalog.fields[fid]), bundle, errors)
             for fid in ("title", "status") if fid in catalog.fields}
     sections = []
     for section in bundle.sections:

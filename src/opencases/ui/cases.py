@@ -21,7 +21,7 @@ from opencases.ui.caseform import (
     rules_payload,
     section_views,
 )
-from opencases.ui.web import Web, as_datetime, duration, error_text, fmt_time, redirect, url
+from opencases.ui.web import Web, all_pages, as_datetime, duration, error_text, fmt_time, redirect, url
 
 PAGE_SIZE = 25
 # SearchCases cannot filter by template; the list does it by scanning, up to this many cases.
@@ -34,23 +34,11 @@ AUDIT_NOISE = {"last_updated_datetime", "last_updated_user", "relatedItemId", "c
 _CASE_ID = re.compile(r"^[A-Za-z0-9\-._/:#=+]{1,500}$")
 
 
-def _all_pages(w: Web, operation: str, key: str, limit: int = 40, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    for _ in range(limit):
-        page = w.invoke(operation, **params, **({"nextToken": token} if token else {}))
-        items += page.get(key) or []
-        token = page.get("nextToken")
-        if not token:
-            break
-    return items
-
-
 def _templates(w: Web, domain_id: str) -> list[dict[str, Any]]:
-    return _all_pages(w, "ListTemplates", "templates", domainId=domain_id, maxResults=100)
+    return all_pages(w, "ListTemplates", "templates", domainId=domain_id, maxResults=100)
 
 
-def _domain(w: Web, domain_id: str) -> dict[str, Any]:
+def get_domain(w: Web, domain_id: str) -> dict[str, Any]:
     return w.invoke("GetDomain", domainId=domain_id)
 
 
@@ -58,7 +46,7 @@ def _domain(w: Web, domain_id: str) -> dict[str, Any]:
 
 
 def home(w: Web) -> Response:
-    domains = _all_pages(w, "ListDomains", "domains", maxResults=10)
+    domains = all_pages(w, "ListDomains", "domains", maxResults=10)
     if len(domains) == 1 and not w.param("all"):
         return redirect(url("d", domains[0]["domainId"], "cases"))
     return redirect(url("domains"))
@@ -73,7 +61,7 @@ def domains_page(w: Web) -> Response:
             return redirect(url("d", created["domainId"], "admin", notice="domain"))
         except ServiceError as err:
             errors.append(error_text(err))
-    domains = _all_pages(w, "ListDomains", "domains", maxResults=10)
+    domains = all_pages(w, "ListDomains", "domains", maxResults=10)
     return w.render("domains.html", domains=domains, errors=errors, name=w.form.get("name"),
                     status=400 if errors else 200)
 
@@ -96,7 +84,7 @@ def _filter(status: str, assignee: str) -> dict[str, Any] | None:
 
 def case_list(w: Web) -> Response:
     domain_id = w.path("domain_id")
-    domain = _domain(w, domain_id)
+    domain = get_domain(w, domain_id)
     q = {k: w.param(k).strip() for k in ("q", "status", "template", "assignee", "sort", "order", "nextToken")}
     page_number = max(1, int(w.param("page")) if w.param("page").isdigit() else 1)
     sort = q["sort"] if q["sort"] in SORTABLE else "last_updated_datetime"
@@ -188,7 +176,8 @@ def _case_values(w: Web, domain_id: str, case_id: str, catalog: Catalog) -> tupl
     values: dict[str, dict[str, Any]] = {}
     template_id = ""
     for start in range(0, len(ids), 220):
-        got = w.invoke("GetCase", domainId=domain_id, caseId=case_id, fields=[{"id": i} for i in ids[start:start + 220]])
+        wanted = [{"id": i} for i in ids[start:start + 220]]
+        got = w.invoke("GetCase", domainId=domain_id, caseId=case_id, fields=wanted)
         template_id = got["templateId"]
         values.update({f["id"]: f["value"] for f in got["fields"]})
     return template_id, values
@@ -275,14 +264,14 @@ def render_case(
     merge_error: str = "",
     status: int = 200,
 ) -> Response:
-    domain = _domain(w, domain_id)
+    domain = get_domain(w, domain_id)
     catalog = Catalog(w, domain_id)
     template_id, values = _case_values(w, domain_id, case_id, catalog)
     bundle = load_bundle(w, domain_id, template_id, catalog)
     head, sections = section_views(catalog, bundle, values, w.form if posted else None, field_errors or {})
-    related = _all_pages(w, "SearchRelatedItems", "relatedItems", limit=20,
+    related = all_pages(w, "SearchRelatedItems", "relatedItems", limit=20,
                          domainId=domain_id, caseId=case_id, maxResults=25)
-    events = _all_pages(w, "GetCaseAuditEvents", "auditEvents", limit=40,
+    events = all_pages(w, "GetCaseAuditEvents", "auditEvents", limit=40,
                         domainId=domain_id, caseId=case_id, maxResults=25)
     try:
         merge = w.invoke("GetMergeCasesStatus", domainId=domain_id, caseId=case_id)
@@ -382,7 +371,7 @@ def merge_case(w: Web) -> Response:
 
 def new_case(w: Web) -> Response:
     domain_id = w.path("domain_id")
-    domain = _domain(w, domain_id)
+    domain = get_domain(w, domain_id)
     template_id = w.form.get("templateId") or w.param("templateId")
     active = [t for t in _templates(w, domain_id) if t.get("status") == "Active"]
     if not template_id and len(active) == 1:

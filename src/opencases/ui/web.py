@@ -120,9 +120,9 @@ class Web:
     def path(self, name: str) -> str:
         return str(self.request.path_params[name])
 
-    def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def render(self, name: str, /, status: int = 200, **context: Any) -> HTMLResponse:
         notice = NOTICES.get(self.param("notice"))
-        html = self.ui.env.get_template(template).render(
+        html = self.ui.env.get_template(name).render(
             session=self.session,
             csrf=self.session.csrf if self.session else "",
             notice=notice,
@@ -176,6 +176,19 @@ def _run(view: View, w: Web) -> Response:
         # Whatever a view did not handle itself (an unknown domain or case, mostly).
         status = err.status if 400 <= err.status < 600 else 500
         return w.render("error.html", status=status, title=err.code, message=error_text(err))
+
+
+def all_pages(w: Web, operation: str, key: str, limit: int = 40, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paged operation, up to `limit` pages."""
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    for _ in range(limit):
+        page = w.invoke(operation, **params, **({"nextToken": token} if token else {}))
+        items += page.get(key) or []
+        token = page.get("nextToken")
+        if not token:
+            break
+    return items
 
 
 # -- API errors next to fields -----------------------------------------------------------------
@@ -273,7 +286,9 @@ def fmt_time(value: Any) -> str:
 
 def iso_time(value: Any) -> str:
     moment = as_datetime(value)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z" if moment else ""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def duration(seconds: float) -> str:

@@ -1,0 +1,332 @@
+"""Bulk import and export of cases as JSON lines (`opencases import` / `opencases export`).
+
+An exported line is one case in CreateCase form, plus its related items in CreateRelatedItem
+form: {"caseId", "templateId", "fields": [{id, value}], "tags", "relatedItems": [{"type",
+"content", "performedBy"?}]}. Import runs every case through CreateCase's own code (the same
+validation, system fields and Case.Created audit) but many cases per transaction, with the
+domain's field, option and template rows read once. A line that fails is reported and
+skipped; the others commit. ConnectCase links between cases of the same file are re-pointed
+at the new case ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO, cast
+
+from opencases.errors import ServiceError, ValidationException
+from opencases.services import related_content as rc
+from opencases.services.case_create import create_in_tx
+from opencases.services.case_values import from_row
+from opencases.services.common import require_domain
+from opencases.services.context import RequestContext, new_time_ordered_id
+from opencases.services.related_items import check_item_quotas, insert_item, writable_case
+from opencases.services.system_fields import READ_ONLY_FIELDS
+from opencases.store.case_repo import VALUE_COLUMNS
+from opencases.store.errors import UniqueViolation
+from opencases.store.store import Tx
+from opencases.wire.model import operation_model
+from opencases.wire.validate import validate
+
+# Not written back on import: the service sets them (reference_number is kept: CreateCase
+# accepts one, so references survive a round trip).
+NOT_EXPORTED = READ_ONLY_FIELDS | {"case_id"}
+
+
+@dataclass
+class ImportReport:
+    cases: int = 0
+    related_items: int = 0
+    errors: list[str] = field(default_factory=list)
+    id_map: dict[str, str] = field(default_factory=dict)
+
+
+class _BatchTx:
+    """The import's view of a write transaction.
+
+    Configuration reads are memoized (every case of a batch asks for the same fields,
+    options and template), and the rows CreateCase's code writes for a new case are
+    buffered and written with one executemany per table at the end of the batch. Any other
+    call first flushes the buffer, so nothing ever reads around it.
+    """
+
+    # Reads that cannot see the buffered rows of new cases, so need no flush.
+    _SAFE = frozenset({"get_domain", "get_event_config", "all_fields", "get_configs"})
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+        self._fields: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._options: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        self._configs: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+        self._references: set[tuple[str, str]] = set()
+        self.pending: dict[str, list[dict[str, Any]]] = {}
+        self.case_pending: dict[str, list[dict[str, Any]]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._SAFE:
+            self.flush()
+        return getattr(self._tx, name)
+
+    # -- memoized reads --------------------------------------------------------------------
+    def get_fields(self, domain_id: str, field_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(field_ids))
+        missing = [f for f in ids if (domain_id, f) not in self._fields]
+        if missing:
+            found = self._tx.get_fields(domain_id, missing)
+            for f in missing:
+                self._fields[(domain_id, f)] = found.get(f)
+        return {f: row for f in ids if (row := self._fields[(domain_id, f)]) is not None}
+
+    def get_field(self, domain_id: str, field_id: str) -> dict[str, Any] | None:
+        return self.get_fields(domain_id, [field_id]).get(field_id)
+
+    def get_options(self, domain_id: str, field_id: str) -> dict[str, dict[str, Any]]:
+        key = (domain_id, field_id)
+        if key not in self._options:
+            self._options[key] = self._tx.get_options(domain_id, field_id)
+        return self._options[key]
+
+    def get_config(self, kind: str, domain_id: str, item_id: str) -> dict[str, Any] | None:
+        key = (kind, domain_id, item_id)
+        if key not in self._configs:
+            self._configs[key] = self._tx.get_config(kind, domain_id, item_id)
+        return self._configs[key]
+
+    # -- buffered writes of a new case -----------------------------------------------------
+    def _add(self, table: str, rows: list[dict[str, Any]]) -> None:
+        self.case_pending.setdefault(table, []).extend(rows)
+
+    def insert_case(self, row: dict[str, Any]) -> None:
+        key = (row["domain_id"], row["reference_key"])
+        if key in self._references or self._tx.reference_taken(*key):
+            raise UniqueViolation("uq_cases_reference")
+        self._references.add(key)
+        self._add("cases", [row])
+
+    def put_case_values(self, domain_id: str, case_id: str, columns: dict[str, dict[str, Any]]) -> None:
+        self._add(
+            "case_values",
+            [
+                {"domain_id": domain_id, "case_id": case_id, "field_id": fid} | {c: cols.get(c) for c in VALUE_COLUMNS}
+                for fid, cols in columns.items()
+            ],
+        )
+
+    def put_case_text(self, domain_id: str, case_id: str, body: str) -> None:
+        self._add("case_text", [{"domain_id": domain_id, "case_id": case_id, "body": body}])
+
+    def put_tags(self, arn: str, domain_id: str, tags: dict[str, str]) -> None:
+        self._add("tags", [{"arn": arn, "key": k, "value": v, "domain_id": domain_id} for k, v in tags.items()])
+
+    def insert_audit_event(self, row: dict[str, Any]) -> None:
+        self._add("audit_events", [row])
+
+    def keep_case(self) -> None:
+        """The case's code finished without error: its rows join the batch."""
+        for table, rows in self.case_pending.items():
+            self.pending.setdefault(table, []).extend(rows)
+        self.case_pending = {}
+
+    def drop_case(self) -> None:
+        for row in self.case_pending.get("cases", []):
+            self._references.discard((row["domain_id"], row["reference_key"]))
+        self.case_pending = {}
+
+    def flush_batch(self) -> None:
+        """Write the rows of the cases already kept (not the current case's)."""
+        if self.pending:
+            self._tx.insert_rows(self.pending)
+            self.pending = {}
+
+    def flush(self) -> None:
+        self.keep_case()
+        self.flush_batch()
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, None, f"line {number}: not JSON: {exc.msg}"
+            continue
+        if not isinstance(record, dict):
+            yield number, None, f"line {number}: expected a JSON object"
+            continue
+        yield number, record, None
+
+
+def _create_params(domain_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"domainId": domain_id}
+    for key in ("templateId", "fields", "tags", "performedBy"):
+        if key in record:
+            params[key] = record[key]
+    validate(operation_model("CreateCase").input_shape, params)
+    return params
+
+
+def _add_item(tx: Any, ctx: RequestContext, domain_id: str, case_id: str, item: dict[str, Any], now: int) -> None:
+    params = {"domainId": domain_id, "caseId": case_id, "type": item.get("type"), "content": item.get("content")}
+    if item.get("performedBy"):
+        params["performedBy"] = item["performedBy"]
+    validate(operation_model("CreateRelatedItem").input_shape, params)
+    writable_case(tx, ctx, domain_id, case_id)
+    stored, key = rc.build(tx, ctx, domain_id, case_id, params["type"], params["content"], now)
+    check_item_quotas(ctx, tx.count_related_items_by_type(domain_id, case_id), params["type"])
+    insert_item(
+        tx,
+        ctx,
+        domain_id=domain_id,
+        case_id=case_id,
+        type_=params["type"],
+        stored=stored,
+        search_key=key,
+        user=params.get("performedBy"),
+        now_ms=now,
+    )
+
+
+def import_cases(ctx: RequestContext, domain_id: str, lines: Iterable[str], batch_size: int = 500) -> ImportReport:
+    report = ImportReport()
+    with ctx.store.read() as tx:
+        require_domain(ctx, tx, domain_id)
+    links: list[tuple[int, str, dict[str, Any]]] = []  # ConnectCase items, added once every case exists
+    batch: list[tuple[int, dict[str, Any]]] = []
+
+    def flush() -> None:
+        with ctx.store.write() as raw:
+            buffered = _BatchTx(raw)
+            tx = cast(Tx, buffered)
+            for number, record in batch:
+                now = ctx.now_ms()
+                case_id = new_time_ordered_id(now)
+                items = record.get("relatedItems") or []
+                try:
+                    create_in_tx(tx, ctx, _create_params(domain_id, record), case_id=case_id, now=now)
+                except ServiceError as exc:
+                    buffered.drop_case()
+                    report.errors.append(f"line {number}: {exc.code}: {exc.message}")
+                    continue
+                if not isinstance(items, list):
+                    items = [items]
+                if any(not isinstance(i, dict) or i.get("type") != "ConnectCase" for i in items):
+                    # The case and its items stand or fall together.
+                    buffered.flush_batch()
+                    try:
+                        with raw.savepoint():
+                            buffered.flush()
+                            for item in items:
+                                if not isinstance(item, dict):
+                                    raise ValidationException("relatedItems entries must be objects")
+                                if item.get("type") != "ConnectCase":
+                                    _add_item(raw, ctx, domain_id, case_id, item, now)
+                    except ServiceError as exc:
+                        buffered.drop_case()
+                        report.errors.append(f"line {number}: {exc.code}: {exc.message}")
+                        continue
+                else:
+                    buffered.keep_case()
+                report.cases += 1
+                report.related_items += sum(1 for i in items if isinstance(i, dict) and i.get("type") != "ConnectCase")
+                if isinstance(record.get("caseId"), str):
+                    report.id_map[record["caseId"]] = case_id
+                links.extend(
+                    (number, case_id, i) for i in items if isinstance(i, dict) and i.get("type") == "ConnectCase"
+                )
+            buffered.flush()
+        batch.clear()
+
+    for number, record, problem in _records(lines):
+        if problem is not None or record is None:
+            report.errors.append(problem or f"line {number}: empty")
+            continue
+        batch.append((number, record))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    _import_links(ctx, domain_id, links, report)
+    return report
+
+
+def _import_links(
+    ctx: RequestContext, domain_id: str, links: list[tuple[int, str, dict[str, Any]]], report: ImportReport
+) -> None:
+    if not links:
+        return
+    with ctx.store.write() as tx:
+        for number, case_id, item in links:
+            content = dict(item.get("content") or {})
+            target = (content.get("connectCase") or {}).get("caseId")
+            if target in report.id_map:
+                content = {"connectCase": {"caseId": report.id_map[target]}}
+            try:
+                with tx.savepoint():
+                    _add_item(tx, ctx, domain_id, case_id, item | {"content": content}, ctx.now_ms())
+                report.related_items += 1
+            except ServiceError as exc:
+                report.errors.append(f"line {number}: ConnectCase item: {exc.code}: {exc.message}")
+
+
+def _input_content(type_: str, stored: dict[str, Any]) -> dict[str, Any]:
+    """Stored related-item content back in CreateRelatedItem's input form."""
+    if type_ == "Contact":
+        return {"contact": {"contactArn": stored["contactArn"]}}
+    if type_ == "Comment":
+        return {"comment": {"body": stored["body"], "contentType": stored["contentType"]}}
+    if type_ == "File":
+        return {"file": {"fileArn": stored["fileArn"]}}
+    if type_ == "Sla":
+        keys = ("name", "type", "fieldId", "targetFieldValues", "targetSlaMinutes")
+        return {"sla": {"slaInputConfiguration": {k: stored[k] for k in keys if k in stored}}}
+    if type_ == "ConnectCase":
+        return {"connectCase": {"caseId": stored["caseId"]}}
+    return {"custom": {"fields": stored["fields"]}}
+
+
+def export_cases(ctx: RequestContext, domain_id: str, out: TextIO, page: int = 500) -> int:
+    """Write every case of the domain as JSON lines, oldest first; returns the count."""
+    written = 0
+    after: tuple[int, str] | None = None
+    with ctx.store.read() as tx:
+        require_domain(ctx, tx, domain_id)
+        types = {f["field_id"]: f["type"] for f in tx.all_fields(domain_id)}
+        prefix = ctx.arn(f"domain/{domain_id}/case/")
+        while True:
+            cases = tx.list_cases_page(domain_id, after, page)
+            if not cases:
+                return written
+            ids = [c["case_id"] for c in cases]
+            values = tx.values_for_cases(domain_id, ids, [f for f in types if f not in NOT_EXPORTED])
+            tags = tx.tags_for_arns([prefix + i for i in ids])
+            for c in cases:
+                items = tx.case_related_items(domain_id, c["case_id"])
+                record = {
+                    "caseId": c["case_id"],
+                    "templateId": c["template_id"],
+                    "fields": [
+                        {"id": fid, "value": from_row(types[fid], row)}
+                        for fid, row in sorted(values.get(c["case_id"], {}).items())
+                    ],
+                    "tags": tags.get(prefix + c["case_id"], {}),
+                    "relatedItems": [
+                        {"type": i["type"], "content": _input_content(i["type"], i["content"])}
+                        | ({"performedBy": i["created_by"]} if i.get("created_by") else {})
+                        for i in reversed(items)  # oldest first, the order they were added
+                    ],
+                }
+                out.write(json.dumps(record, separators=(",", ":")) + "\n")
+                written += 1
+            after = (cases[-1]["created_ms"], cases[-1]["case_id"])
+
+
+def import_file(ctx: RequestContext, domain_id: str, path: str, batch_size: int = 500) -> ImportReport:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return import_cases(ctx, domain_id, fh, batch_size)
+    except OSError as exc:
+        raise ValidationException(f"cannot read {path}: {exc.strerror}") from exc
