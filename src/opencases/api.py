@@ -20,6 +20,7 @@ from opencases.services import (  # noqa: F401  (importing registers the handler
     related_batch,
     related_items,
     search,
+    search_all_related,
     tags,
     templates,
 )

@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any
 
-from opencases import __version__
+from opencases import __version__, events_cli
 from opencases.config import Settings
 
 
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="'aws': answer 429 ThrottlingException at AWS's documented per-account rates "
         "(env OPENCASES_RATE_LIMITS; default off)",
     )
+    events_cli.add_serve_flags(serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     _add_database(migrate)
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--domain", required=True, help="the domain id to export")
     exp.add_argument("--output", "-o", help="file to write (default: standard output)")
     _add_database(exp)
+
+    events_cli.add_parser(sub, _add_database)
     return parser
 
 
@@ -119,7 +122,7 @@ def _serve(settings: Settings) -> int:
 
     from opencases.server.app import create_app
 
-    problem = _check_auth(settings)
+    problem = _check_auth(settings) or events_cli.check_serve(settings)
     if problem:
         print(f"opencases: {problem}", file=sys.stderr, flush=True)
         return 2
@@ -227,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limits=getattr(args, "rate_limits", None),
         auth=getattr(args, "auth", None),
         credentials_file=getattr(args, "credentials", None),
+        **events_cli.serve_overrides(args),
     )
     if args.command == "serve":
         return _serve(settings)
@@ -236,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         return _import(settings, args)
     if args.command == "export":
         return _export(settings, args)
+    if args.command == "events":
+        return events_cli.run(settings, args)
     return 2
 
 

@@ -170,7 +170,9 @@ def _create_params(domain_id: str, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _add_item(tx: Any, ctx: RequestContext, domain_id: str, case_id: str, item: dict[str, Any], now: int) -> None:
-    params = {"domainId": domain_id, "caseId": case_id, "type": item.get("type"), "content": item.get("content")}
+    params: dict[str, Any] = {
+        "domainId": domain_id, "caseId": case_id, "type": item.get("type"), "content": item.get("content")
+    }
     if item.get("performedBy"):
         params["performedBy"] = item["performedBy"]
     validate(operation_model("CreateRelatedItem").input_shape, params)

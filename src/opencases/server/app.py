@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from opencases import __version__
 from opencases.config import Settings
 from opencases.server import admin
+from opencases.server.delivery import DeliveryWorker, start_delivery
 from opencases.server.pipeline import MAX_BODY_BYTES, Pipeline
 from opencases.store.store import Store
 from opencases.ui.app import create_ui
@@ -44,6 +45,7 @@ class OpenCasesApp:
         self.settings = settings
         self.pipeline = Pipeline(store, settings)
         self.admin = _admin_app(store, self.pipeline)
+        self.delivery: DeliveryWorker | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,8 +105,12 @@ class OpenCasesApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # Events committed before a crash or while no sink was configured go out now.
+                self.delivery = start_delivery(self.store, self.settings)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.delivery is not None:
+                    await run_in_threadpool(self.delivery.stop)
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

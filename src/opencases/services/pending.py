@@ -2,9 +2,7 @@
 
 from opencases.services.registry import PENDING
 
-_LATER = {
-    "[3] search": ["SearchAllRelatedItems"],
-}
+_LATER: dict[str, list[str]] = {}
 
 for issue, names in _LATER.items():
     for name in names:

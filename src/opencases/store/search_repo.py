@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, or_, select, true
 
 from opencases.store import schema as s
 from opencases.store.search import SortKey, build_query, compile_filter, compile_search_term, count_query
@@ -42,6 +42,38 @@ class SearchRepo:
             q = q.where(or_(c.c.created_ms > after[0], and_(c.c.created_ms == after[0], c.c.case_id > after[1])))
         q = q.order_by(c.c.created_ms, c.c.case_id).limit(limit)
         return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def related_items_page(
+        self,
+        domain_id: str,
+        alternatives: list[tuple[str, str | None]] | None,
+        sorts: list[tuple[str, bool]],
+        after: list[Any] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Related items of a domain in `sorts` order (column, descending), item id last in the
+        direction of the last sort; `alternatives` are OR-ed (type, search key) pairs."""
+        t = s.related_items
+        q = select(t).where(t.c.domain_id == domain_id)
+        if alternatives is not None:
+            q = q.where(or_(*[
+                and_(t.c.type == type_, t.c.search_key == key) if key is not None else t.c.type == type_
+                for type_, key in alternatives
+            ]))
+        cols = [(t.c[name], desc) for name, desc in sorts]
+        id_desc = sorts[-1][1]
+        if after is not None:
+            clauses = []
+            prefix: list[Any] = []
+            for (col, desc), value in zip(cols, after[:-1], strict=True):
+                clauses.append(and_(true(), *prefix, col < value if desc else col > value))
+                prefix.append(col == value)
+            last = t.c.related_item_id < after[-1] if id_desc else t.c.related_item_id > after[-1]
+            clauses.append(and_(true(), *prefix, last))
+            q = q.where(or_(*clauses))
+        order = [col.desc() if desc else col.asc() for col, desc in cols]
+        order.append(t.c.related_item_id.desc() if id_desc else t.c.related_item_id.asc())
+        return [dict(r._mapping) for r in self.conn.execute(q.order_by(*order).limit(limit))]
 
     def values_for_cases(
         self, domain_id: str, case_ids: list[str], field_ids: list[str]

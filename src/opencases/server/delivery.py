@@ -1,0 +1,298 @@
+"""The case event delivery worker: a background thread of the server process that drains the
+outbox (store/outbox_repo.py) into the configured sinks, at least once and in order per case.
+
+Sinks: webhooks (`--event-webhook URL`, repeatable: each event POSTed as JSON, signed with
+`X-Opencases-Signature: sha256=<hex HMAC-SHA256 of the body>` when a secret is set; anything
+but a 2xx answer, or no answer in time, is a failure) and a JSON-lines file (`--event-log`).
+An event is delivered when every sink has it. With no sink the worker does not run and events
+stay pending in the outbox until a server with sinks starts.
+
+One round: claim a batch (a lease), send it (different cases in parallel, each case's events
+one after another, stopping at the first failure), then record the outcome: delivered rows
+are deleted; a failed one is retried after `retry_base * 2**(attempts-1)` seconds (at most
+`retry_max`) and is dead after `max_attempts` attempts (`opencases events list --dead`,
+`opencases events redeliver`). A commit that wrote outbox rows in this process wakes the
+worker at once; work written by other processes is found by polling every `event_poll`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy import event
+
+from opencases import __version__
+from opencases.config import Settings
+from opencases.store.outbox_repo import OUTBOX_WRITTEN
+from opencases.store.store import Store
+
+log = logging.getLogger("opencases.events")
+
+
+class SinkError(Exception):
+    """A failed send. `unreachable`: no answer at all, so the rest of the round skips the sink."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+class Sink(Protocol):
+    name: str
+
+    def send(self, body: bytes, event: dict[str, Any]) -> None: ...
+
+    def sync(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The `X-Opencases-Signature` header value for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookSink:
+    def __init__(self, url: str, secret: str | None, client: httpx.Client) -> None:
+        self.name = url
+        self.url = url
+        self.secret = secret
+        self.client = client
+
+    def send(self, body: bytes, event: dict[str, Any]) -> None:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"opencases/{__version__}",
+            "X-Opencases-Event-Id": str(event.get("id", "")),
+        }
+        if self.secret:
+            headers["X-Opencases-Signature"] = signature(self.secret, body)
+        try:
+            response = self.client.post(self.url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise SinkError(f"timed out ({type(exc).__name__})", unreachable=True) from exc
+        except httpx.HTTPError as exc:
+            raise SinkError(f"{type(exc).__name__}: {exc}", unreachable=True) from exc
+        if not 200 <= response.status_code < 300:
+            raise SinkError(f"HTTP {response.status_code}")
+
+    def sync(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class FileSink:
+    """JSON lines, appended; flushed per event and fsynced before the batch counts as delivered."""
+
+    def __init__(self, path: str) -> None:
+        self.name = f"file:{path}"
+        self.lock = threading.Lock()
+        self.file = open(path, "ab")  # noqa: SIM115 - open for the worker's lifetime
+
+    def send(self, body: bytes, event: dict[str, Any]) -> None:
+        try:
+            with self.lock:
+                self.file.write(body + b"\n")
+                self.file.flush()
+        except OSError as exc:
+            raise SinkError(f"write failed: {exc}", unreachable=True) from exc
+
+    def sync(self) -> None:
+        with self.lock:
+            os.fsync(self.file.fileno())
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def make_sinks(settings: Settings, client: httpx.Client) -> list[Sink]:
+    sinks: list[Sink] = [WebhookSink(url, settings.event_webhook_secret, client) for url in settings.event_webhooks]
+    if settings.event_log:
+        sinks.append(FileSink(settings.event_log))
+    return sinks
+
+
+def backoff_seconds(settings: Settings, attempts: int) -> float:
+    """The wait after the `attempts`-th failed attempt."""
+    return float(min(settings.event_retry_max, settings.event_retry_base * 2 ** max(attempts - 1, 0)))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class DeliveryWorker:
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], int] = _now_ms) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
+        self.client = httpx.Client(timeout=settings.event_timeout, follow_redirects=False)
+        self.sinks = make_sinks(settings, self.client)
+        # Which sinks already have an event that still failed elsewhere: its retry skips them.
+        # Lost on a crash, which only means a duplicate (at least once).
+        self._done: dict[int, set[str]] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=max(1, settings.event_concurrency), thread_name_prefix="events")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> DeliveryWorker:
+        event.listen(self.store.db.engine, "commit", self._on_commit)
+        event.listen(self.store.db.engine, "rollback", self._on_rollback)
+        self._thread = threading.Thread(target=self._run, name="opencases-events", daemon=True)
+        self._thread.start()
+        log.info("event delivery to %s", ", ".join(s.name for s in self.sinks))
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.settings.event_timeout + 5)
+        event.remove(self.store.db.engine, "commit", self._on_commit)
+        event.remove(self.store.db.engine, "rollback", self._on_rollback)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for sink in self.sinks:
+            sink.close()
+        self.client.close()
+
+    def _on_commit(self, conn: Any) -> None:
+        if conn.info.pop(OUTBOX_WRITTEN, False):
+            self._wake.set()
+
+    def _on_rollback(self, conn: Any) -> None:
+        conn.info.pop(OUTBOX_WRITTEN, None)
+
+    def _run(self) -> None:
+        poll = max(self.settings.event_poll, 0.001)
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                if self.run_once() > 0:
+                    continue
+                timeout = self._idle_timeout(poll)
+            except Exception:
+                log.exception("event delivery round failed")
+                timeout = poll
+            self._wake.wait(timeout)
+
+    def _idle_timeout(self, poll: float) -> float:
+        """Sleep until the next retry falls due, or one poll interval."""
+        with self.store.read() as tx:
+            due = tx.next_outbox_due_ms()
+        if due is None:
+            return poll
+        wait = (due - self.clock()) / 1000
+        # Due already but not claimable: leased by another worker, or behind an earlier
+        # event of its case; wait for one poll.
+        return poll if wait <= 0 else min(wait, poll)
+
+    # -- one round ---------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Claim, send and settle one batch; the number of events claimed."""
+        s = self.settings
+        with self.store.write() as tx:
+            rows = tx.claim_outbox(
+                self.worker_id, self.clock(), int(s.event_lease * 1000), s.event_batch, s.event_batch * 5
+            )
+        if not rows:
+            return 0
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(row["order_key"], []).append(row)
+        unreachable: dict[str, str] = {}
+        if len(groups) == 1:
+            outcomes = [self._send_case(rows, unreachable)]
+        else:
+            outcomes = list(self._pool.map(lambda g: self._send_case(g, unreachable), groups.values()))
+        delivered: list[int] = []
+        failed: list[dict[str, Any]] = []
+        released: list[int] = []
+        now = self.clock()
+        for ok, failure, rest in outcomes:
+            delivered += ok
+            released += rest
+            if failure is not None:
+                row, error = failure
+                attempts = row["attempts"] + 1
+                dead = attempts >= s.event_max_attempts
+                failed.append({
+                    "seq": row["seq"], "attempts": attempts, "dead": dead, "last_error": error,
+                    "next_attempt_ms": now + int(backoff_seconds(s, attempts) * 1000),
+                })
+                if dead:
+                    log.warning("event %s dead after %d attempts: %s", row["seq"], attempts, error)
+        if delivered:
+            # Durable in the file before the outbox forgets it.
+            for sink in self.sinks:
+                sink.sync()
+        with self.store.write() as tx:
+            tx.outbox_delivered(delivered)
+            tx.outbox_failed(self.worker_id, failed)
+            tx.outbox_release(self.worker_id, released)
+        for seq in delivered:
+            self._done.pop(seq, None)
+        for f in failed:
+            if f["dead"]:
+                self._done.pop(f["seq"], None)
+        return len(rows)
+
+    def _send_case(
+        self, rows: list[dict[str, Any]], unreachable: dict[str, str]
+    ) -> tuple[list[int], tuple[dict[str, Any], str] | None, list[int]]:
+        """One case's events in order: (delivered seqs, (failed row, error) or None, untried seqs)."""
+        delivered: list[int] = []
+        for i, row in enumerate(rows):
+            error = self._send_event(row, unreachable)
+            if error is not None:
+                return delivered, (row, error), [r["seq"] for r in rows[i + 1:]]
+            delivered.append(row["seq"])
+        return delivered, None, []
+
+    def _send_event(self, row: dict[str, Any], unreachable: dict[str, str]) -> str | None:
+        payload = row["payload"]
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        done = self._done.setdefault(row["seq"], set())
+        errors = []
+        for sink in self.sinks:
+            if sink.name in done:
+                continue
+            if sink.name in unreachable:
+                # Already failed to answer in this round: do not wait for it once per event.
+                errors.append(f"{sink.name}: {unreachable[sink.name]}")
+                continue
+            try:
+                sink.send(body, payload)
+            except SinkError as exc:
+                errors.append(f"{sink.name}: {exc}")
+                if exc.unreachable:
+                    unreachable[sink.name] = str(exc)
+                continue
+            done.add(sink.name)
+        return "; ".join(errors) if errors else None
+
+
+def start_delivery(store: Store, settings: Settings) -> DeliveryWorker | None:
+    """The running worker, or None when no sink is configured (events then stay pending)."""
+    if not settings.event_webhooks and not settings.event_log:
+        log.info("no event sink configured: case events stay in the outbox")
+        return None
+    # httpx logs every request at INFO; the server's log is one line per API request.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return DeliveryWorker(store, settings).start()
