@@ -1,5 +1,13 @@
 """SearchCases: the filter tree typed against the domain's fields, then compiled by the store.
 
+Paging returns every match exactly once while cases are written. The first page's time T
+goes into the nextToken; every page leaves out cases created after T, orders cases unchanged
+since T - SNAPSHOT_LAG_MS by their current values, and orders the others by their values as
+of that settled time (or, for cases created since, as created), rebuilt from the audit
+history (search_snapshot.py). The lag puts the settled time before any write transaction
+still in flight at T, so all pages agree on each case's place. Filters and searchTerm match
+current values.
+
 Decisions (DESIGN.md and SPEC.md 3.7): default order `last_updated_datetime` descending;
 `contains` is a case-insensitive substring match on text-like values; range operators
 compare numbers and date-times by value and strings lexically; Boolean fields take
@@ -13,6 +21,7 @@ from typing import Any
 
 from opencases.errors import ValidationException
 from opencases.services import pagination
+from opencases.services import search_snapshot as snapshot
 from opencases.services.case_values import MEMBER, from_row, parse_datetime
 from opencases.services.common import require_domain
 from opencases.services.context import RequestContext
@@ -37,6 +46,11 @@ COLUMN = {
     "User": "u_value",
 }
 TEXTUAL = frozenset({"Text", "SingleSelect", "Url", "User"})
+# Cases changed since a search's snapshot are re-placed from their audit history; past this
+# many (a bulk update during a long paging), they are placed by their current values.
+CHANGED_CAP = 5000
+# Longer than any write transaction: a write stamped before T - lag has committed by T.
+SNAPSHOT_LAG_MS = 2000
 
 
 def _field(fields: dict[str, dict[str, Any]], field_id: str, path: str) -> dict[str, Any]:
@@ -102,19 +116,20 @@ def sort_keys(fields: dict[str, dict[str, Any]], sorts: list[dict[str, Any]] | N
     return keys
 
 
-def _check_position(after: Any, keys: list[SortKey]) -> list[Any] | None:
-    """A decoded nextToken position must be the sort values plus a case id, all scalars."""
+def _check_position(after: Any, keys: list[SortKey]) -> tuple[int, list[Any]] | None:
+    """A decoded nextToken: the snapshot time, then the sort values and case id of the last row."""
     if after is None:
         return None
     ok = (
         isinstance(after, list)
-        and len(after) == len(keys) + 1
+        and len(after) == len(keys) + 2
+        and isinstance(after[0], int)
         and isinstance(after[-1], str)
-        and all(v is None or isinstance(v, (str, int, float)) for v in after[:-1])
+        and all(v is None or isinstance(v, (str, int, float)) for v in after[1:-1])
     )
     if not ok:
         raise ValidationException("Invalid nextToken for this request")
-    return [int(v) if isinstance(v, bool) else v for v in after]
+    return after[0], [int(v) if isinstance(v, bool) else v for v in after[1:]]
 
 
 @operation("SearchCases")
@@ -127,11 +142,15 @@ def search_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         fields = {f["field_id"]: f for f in tx.all_fields(domain_id)}
         tree = typed_tree(fields, params["filter"]) if params.get("filter") else None
         keys = sort_keys(fields, params.get("sorts"))
-        after = _check_position(after, keys)
+        position = _check_position(after, keys)
+        snapshot_ms, after = position if position else (ctx.now_ms(), None)
         case_prefix = ctx.arn(f"domain/{domain_id}/case/")
-        rows, total = tx.search_cases(
-            domain_id, tree, params.get("searchTerm") or "", keys, after, limit + 1, case_prefix
-        )
+        term = params.get("searchTerm") or ""
+        settled_ms = snapshot_ms - SNAPSHOT_LAG_MS
+        rows, total = tx.search_cases(domain_id, tree, term, keys, after, limit + 1, case_prefix, settled_ms)
+        changed = tx.search_changed_cases(domain_id, tree, term, case_prefix, settled_ms, snapshot_ms, CHANGED_CAP)
+        if changed:
+            rows = snapshot.merge(tx, domain_id, fields, keys, rows, changed, after, settled_ms, limit + 1)
         page = rows[:limit]
         wanted = [f["id"] for f in params.get("fields") or []]
         values = tx.values_for_cases(domain_id, [r["case_id"] for r in page], wanted) if wanted else {}
@@ -156,6 +175,6 @@ def search_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     if len(rows) > limit:
         last = rows[limit - 1]
         out["nextToken"] = pagination.encode(
-            "SearchCases", params, [last[f"sort_{i}"] for i in range(len(keys))] + [last["case_id"]]
+            "SearchCases", params, [snapshot_ms] + [last[f"sort_{i}"] for i in range(len(keys))] + [last["case_id"]]
         )
     return out

@@ -23,16 +23,58 @@ class SearchRepo:
         after: list[Any] | None,
         limit: int,
         case_arn_prefix: str,
+        settled_ms: int,
     ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the cases unchanged since `settled_ms`, and the count of all matches."""
+        where = self._where(domain_id, tree, search_term, case_arn_prefix)
+        stable = [*where, s.cases.c.updated_ms < settled_ms]
+        rows = [dict(r._mapping) for r in self.conn.execute(build_query(domain_id, stable, sorts, after, limit))]
+        total = int(self.conn.execute(count_query(domain_id, where)).scalar_one())
+        return rows, total
+
+    def search_changed_cases(
+        self,
+        domain_id: str,
+        tree: Any,
+        search_term: str,
+        case_arn_prefix: str,
+        settled_ms: int,
+        snapshot_ms: int,
+        cap: int,
+    ) -> list[dict[str, Any]]:
+        """Matching cases changed since `settled_ms` and created before `snapshot_ms` (few)."""
+        c = s.cases
+        where = self._where(domain_id, tree, search_term, case_arn_prefix)
+        q = (
+            select(c.c.case_id, c.c.template_id, c.c.created_ms, c.c.updated_ms)
+            .where(c.c.domain_id == domain_id, c.c.updated_ms >= settled_ms, c.c.created_ms < snapshot_ms, *where)
+            .limit(cap)
+        )
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def audit_before(self, domain_id: str, case_ids: list[str], before_ms: int) -> list[dict[str, Any]]:
+        """The audit events of some cases performed before a time, and their Case.Created
+        events whenever performed, oldest first."""
+        a = s.audit_events
+        q = (
+            select(a.c.case_id, a.c.type, a.c.performed_ms, a.c.doc)
+            .where(
+                a.c.domain_id == domain_id,
+                a.c.case_id.in_(case_ids),
+                or_(a.c.performed_ms < before_ms, a.c.type == "Case.Created"),
+            )
+            .order_by(a.c.seq)
+        )
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def _where(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str) -> list[Any]:
         where = []
         if tree is not None:
             where.append(compile_filter(domain_id, tree, self.dialect, case_arn_prefix))
         term = compile_search_term(domain_id, search_term, self.dialect) if search_term else None
         if term is not None:
             where.append(term)
-        rows = [dict(r._mapping) for r in self.conn.execute(build_query(domain_id, where, sorts, after, limit))]
-        total = int(self.conn.execute(count_query(domain_id, where)).scalar_one())
-        return rows, total
+        return where
 
     def list_cases_page(self, domain_id: str, after: tuple[int, str] | None, limit: int) -> list[dict[str, Any]]:
         """Cases oldest first, keyset-paged on (created_ms, case_id), for export."""
