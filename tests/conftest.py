@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,16 @@ import pytest
 from tests.support import LiveServer, PostgresSchema, make_client, postgres_url
 
 BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.slow` checks run only with OPENCASES_SLOW=1 (bench/ runs them long anyway)."""
+    if os.environ.get("OPENCASES_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set OPENCASES_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -31,7 +42,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = LiveServer(database_url, Path(tmp_path_factory.mktemp("server"))).start()
+    with pytest.MonkeyPatch.context() as mp:
+        # Low, so that small test corpora exercise both search plans (index-driven and probed).
+        mp.setenv("OPENCASES_SEARCH_SELECTIVE_ROWS", "30")
+        live = LiveServer(database_url, Path(tmp_path_factory.mktemp("server"))).start()
     try:
         yield live
     finally:

@@ -9,6 +9,7 @@ values plus the case id.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -52,21 +53,48 @@ class Cond:
     value: Any
 
 
-def _field_subquery(domain_id: str, cond: Cond, dialect: str) -> ColumnElement[bool]:
-    if cond.op == "empty":
-        present = select(V.c.case_id).where(V.c.domain_id == domain_id, V.c.field_id == cond.field_id)
-        return C.c.case_id.not_in(present)
-    col = V.c[cond.column]
+# A condition matching fewer value rows than this drives the query from its value index
+# (`case_id IN (...)`); a broader one is probed per case (`EXISTS`) while the cases are read
+# in sort order, so a page of a common filter stops after a page's worth of matches.
+# (OPENCASES_SEARCH_SELECTIVE_ROWS tunes it; the test suite sets it low to exercise both plans.)
+SELECTIVE_ROWS = int(os.environ.get("OPENCASES_SEARCH_SELECTIVE_ROWS", "2000"))
+
+
+@dataclass(frozen=True)
+class Group:
+    """Conditions of one AND on the same field: one value-index range instead of several."""
+
+    field_id: str
+    column: str
+    conds: tuple[Cond, ...]
+
+
+def _predicate(col: Any, cond: Cond, dialect: str) -> ColumnElement[bool]:
     if cond.op == "eq":
-        pred = col == cond.value
-    elif cond.op == "contains":
-        pred = _contains(col, str(cond.value), dialect)
-    else:
-        pred = {"gt": col > cond.value, "ge": col >= cond.value, "lt": col < cond.value, "le": col <= cond.value}[
-            cond.op
-        ]
-    sub = select(V.c.case_id).where(V.c.domain_id == domain_id, V.c.field_id == cond.field_id, pred)
-    return C.c.case_id.in_(sub)
+        return col == cond.value
+    if cond.op == "contains":
+        return _contains(col, str(cond.value), dialect)
+    return {"gt": col > cond.value, "ge": col >= cond.value, "lt": col < cond.value, "le": col <= cond.value}[cond.op]
+
+
+def value_rows(domain_id: str, node: Cond | Group, dialect: str) -> Select[Any]:
+    """The case_values rows matching a condition (or a same-field group)."""
+    conds = node.conds if isinstance(node, Group) else (node,)
+    col = V.c[node.column]
+    preds = [_predicate(col, c, dialect) for c in conds]
+    return select(V.c.case_id).where(V.c.domain_id == domain_id, V.c.field_id == node.field_id, *preds)
+
+
+def _field_condition(domain_id: str, node: Cond | Group, dialect: str, selective: Any) -> ColumnElement[bool]:
+    if isinstance(node, Cond) and node.op == "empty":
+        present = select(literal(1)).where(
+            V.c.domain_id == domain_id, V.c.case_id == C.c.case_id, V.c.field_id == node.field_id
+        )
+        return ~present.exists()
+    rows = value_rows(domain_id, node, dialect)
+    if selective(node):
+        return C.c.case_id.in_(rows)
+    return rows.with_only_columns(literal(1)).where(V.c.case_id == C.c.case_id).exists()
 
 
 def _contains(col: Any, needle: str, dialect: str) -> ColumnElement[bool]:
@@ -78,20 +106,48 @@ def _contains(col: Any, needle: str, dialect: str) -> ColumnElement[bool]:
     return func.instr(func.lower(col), needle.lower()) > 0
 
 
-def compile_filter(domain_id: str, node: Any, dialect: str, tag_arn_prefix: str) -> ColumnElement[bool]:
+def group_conditions(nodes: list[Any]) -> list[Any]:
+    """Within one AND, fold conditions on the same field into a Group (emptyValue excluded)."""
+    out: list[Any] = []
+    groups: dict[tuple[str, str], list[Cond]] = {}
+    for n in nodes:
+        if isinstance(n, Cond) and n.op != "empty":
+            groups.setdefault((n.field_id, n.column), []).append(n)
+        else:
+            out.append(n)
+    for (field_id, column), conds in groups.items():
+        out.append(conds[0] if len(conds) == 1 else Group(field_id, column, tuple(conds)))
+    return out
+
+
+def field_conditions(node: Any) -> list[Cond | Group]:
+    """Every field condition of a tree (after grouping), for the selectivity probes."""
+    if isinstance(node, (Cond, Group)):
+        return [node]
+    if node[0] in ("and", "or"):
+        children = group_conditions(node[1]) if node[0] == "and" else node[1]
+        return [c for child in children for c in field_conditions(child)]
+    if node[0] == "not":
+        return field_conditions(node[1])
+    return []
+
+
+def compile_filter(
+    domain_id: str, node: Any, dialect: str, tag_arn_prefix: str, selective: Any = lambda _n: True
+) -> ColumnElement[bool]:
     """`node` is the tree from the service layer: ("and", [..]), ("or", [..]), ("not", n),
-    ("tag", key, value) or a Cond."""
-    if isinstance(node, Cond):
-        return _field_subquery(domain_id, node, dialect)
+    ("tag", key, value) or a Cond. `selective(cond)` says whether a condition drives the query."""
+    if isinstance(node, (Cond, Group)):
+        return _field_condition(domain_id, node, dialect, selective)
     kind = node[0]
     if kind == "and":
-        parts = [compile_filter(domain_id, n, dialect, tag_arn_prefix) for n in node[1]]
+        parts = [compile_filter(domain_id, n, dialect, tag_arn_prefix, selective) for n in group_conditions(node[1])]
         return and_(true(), *parts) if parts else true()
     if kind == "or":
-        parts = [compile_filter(domain_id, n, dialect, tag_arn_prefix) for n in node[1]]
+        parts = [compile_filter(domain_id, n, dialect, tag_arn_prefix, selective) for n in node[1]]
         return or_(false(), *parts) if parts else false()
     if kind == "not":
-        return not_(compile_filter(domain_id, node[1], dialect, tag_arn_prefix))
+        return not_(compile_filter(domain_id, node[1], dialect, tag_arn_prefix, selective))
     if kind == "tag":
         t = s.tags
         arn = literal(tag_arn_prefix) + C.c.case_id
@@ -100,7 +156,8 @@ def compile_filter(domain_id: str, node: Any, dialect: str, tag_arn_prefix: str)
     raise ValueError(f"unknown filter node {kind!r}")
 
 
-_TOKEN = re.compile(r"\w+", re.UNICODE)
+# Letters and digits: FTS5's unicode61 and PostgreSQL's parser both split words at `_` too.
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def search_tokens(term: str) -> list[str]:

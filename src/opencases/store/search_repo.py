@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, true
+from sqlalchemy import Connection, and_, func, or_, select, true
 
 from opencases.store import schema as s
-from opencases.store.search import SortKey, build_query, compile_filter, compile_search_term, count_query
+from opencases.store.search import (
+    SELECTIVE_ROWS,
+    Cond,
+    Group,
+    SortKey,
+    build_query,
+    compile_filter,
+    compile_search_term,
+    count_query,
+    field_conditions,
+    group_conditions,
+    value_rows,
+)
 
 
 class SearchRepo:
@@ -29,8 +41,7 @@ class SearchRepo:
         where = self._where(domain_id, tree, search_term, case_arn_prefix)
         stable = [*where, s.cases.c.updated_ms < settled_ms]
         rows = [dict(r._mapping) for r in self.conn.execute(build_query(domain_id, stable, sorts, after, limit))]
-        total = int(self.conn.execute(count_query(domain_id, where)).scalar_one())
-        return rows, total
+        return rows, self.count_matches(domain_id, tree, search_term, case_arn_prefix)
 
     def search_changed_cases(
         self,
@@ -70,11 +81,36 @@ class SearchRepo:
     def _where(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str) -> list[Any]:
         where = []
         if tree is not None:
-            where.append(compile_filter(domain_id, tree, self.dialect, case_arn_prefix))
+            verdicts = {
+                node: self._matching_rows(domain_id, node, SELECTIVE_ROWS) < SELECTIVE_ROWS
+                for node in field_conditions(tree)
+            }
+            where.append(
+                compile_filter(domain_id, tree, self.dialect, case_arn_prefix, lambda n: verdicts.get(n, True))
+            )
         term = compile_search_term(domain_id, search_term, self.dialect) if search_term else None
         if term is not None:
             where.append(term)
         return where
+
+    def _matching_rows(self, domain_id: str, node: Any, cap: int) -> int:
+        """How many value rows match a condition, counting no further than `cap`."""
+        if isinstance(node, Cond) and node.op == "empty":
+            return cap
+        sub = value_rows(domain_id, node, self.dialect).limit(cap).subquery()
+        return int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+
+    def count_matches(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str) -> int:
+        """totalCount. A filter on one field counts its value-index range directly (each case
+        has at most one value per field); anything else counts the cases the filter selects."""
+        node = tree
+        if isinstance(node, tuple) and node[0] == "and" and len(group_conditions(node[1])) == 1:
+            node = group_conditions(node[1])[0]
+        if not search_term and isinstance(node, (Cond, Group)) and not (isinstance(node, Cond) and node.op == "empty"):
+            sub = value_rows(domain_id, node, self.dialect).subquery()
+            return int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+        where = self._where(domain_id, tree, search_term, case_arn_prefix)
+        return int(self.conn.execute(count_query(domain_id, where)).scalar_one())
 
     def list_cases_page(self, domain_id: str, after: tuple[int, str] | None, limit: int) -> list[dict[str, Any]]:
         """Cases oldest first, keyset-paged on (created_ms, case_id), for export."""

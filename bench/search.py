@@ -1,0 +1,184 @@
+"""SearchCases at scale: import N cases with 15 fields of mixed types, then time a query mix.
+
+    .venv/bin/python bench/search.py [--cases 100000] [--database-url URL] [--repeat 15]
+
+Runs in process (the store plus `opencases.api.invoke`, no HTTP), on a fresh SQLite file by
+default or on a private schema of a PostgreSQL database. Prints the import rate, the
+database size, and p50/p95 per query, with the share of that time spent on totalCount.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from opencases import api  # noqa: E402
+from opencases.config import Settings  # noqa: E402
+from opencases.services.context import RequestContext  # noqa: E402
+from opencases.store.store import Store  # noqa: E402
+from opencases.transfer import import_cases  # noqa: E402
+from tests.support import PostgresSchema  # noqa: E402
+
+WORDS = ("refund billing outage login password invoice delivery damaged late crash upgrade cancel "
+         "account shipping warranty router printer screen battery charger").split()
+USERS = [f"arn:aws:connect:us-east-1:123456789012:instance/i-1/agent/a{i}" for i in range(50)]
+
+
+def setup(ctx: RequestContext) -> tuple[str, dict[str, str], str]:
+    d = api.invoke(ctx, "CreateDomain", {"name": "bench"})["domainId"]
+    spec = [("text1", "Text"), ("text2", "Text"), ("text3", "Text"), ("num1", "Number"), ("num2", "Number"),
+            ("num3", "Number"), ("bool1", "Boolean"), ("bool2", "Boolean"), ("date1", "DateTime"),
+            ("date2", "DateTime"), ("sel1", "SingleSelect"), ("sel2", "SingleSelect"), ("user1", "User"),
+            ("url1", "Url")]
+    ids = {}
+    for name, ftype in spec:
+        ids[name] = api.invoke(ctx, "CreateField", {"domainId": d, "name": name, "type": ftype})["fieldId"]
+    for sel in ("sel1", "sel2"):
+        api.invoke(ctx, "BatchPutFieldOptions", {"domainId": d, "fieldId": ids[sel], "options": [
+            {"name": f"o{i}", "value": f"o{i}", "active": True} for i in range(8)]})
+    api.invoke(ctx, "BatchPutFieldOptions", {"domainId": d, "fieldId": "status", "options": [
+        {"name": "Pending", "value": "pending", "active": True}]})
+    template = api.invoke(ctx, "CreateTemplate", {"domainId": d, "name": "T"})["templateId"]
+    return d, ids, template
+
+
+def lines(n: int, ids: dict[str, str], template: str, rng: random.Random) -> Any:
+    for i in range(n):
+        def words(k: int) -> str:
+            return " ".join(rng.choice(WORDS) for _ in range(k))
+
+        fields = [
+            {"id": "title", "value": {"stringValue": f"{words(3)} #{i}"}},
+            {"id": "status", "value": {"stringValue": rng.choice(["open", "closed", "pending"])}},
+            {"id": ids["text1"], "value": {"stringValue": words(6)}},
+            {"id": ids["text2"], "value": {"stringValue": words(2)}},
+            {"id": ids["text3"], "value": {"stringValue": f"SKU-{rng.randint(0, 99999):05d}"}},
+            {"id": ids["num1"], "value": {"doubleValue": rng.randint(0, 1000)}},
+            {"id": ids["num2"], "value": {"doubleValue": round(rng.random() * 100, 2)}},
+            {"id": ids["num3"], "value": {"doubleValue": rng.randint(0, 5)}},
+            {"id": ids["bool1"], "value": {"booleanValue": rng.random() < 0.5}},
+            {"id": ids["bool2"], "value": {"booleanValue": rng.random() < 0.1}},
+            {"id": ids["date1"], "value": {"stringValue": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T10:00:00Z"}},
+            {"id": ids["date2"], "value": {"stringValue": f"2024-06-{rng.randint(1, 28):02d}T08:30:00Z"}},
+            {"id": ids["sel1"], "value": {"stringValue": f"o{rng.randint(0, 7)}"}},
+            {"id": ids["sel2"], "value": {"stringValue": f"o{rng.randint(0, 7)}"}},
+            {"id": ids["user1"], "value": {"userArnValue": rng.choice(USERS)}},
+        ]
+        if rng.random() < 0.3:
+            fields.append({"id": ids["url1"], "value": {"stringValue": f"https://example.com/t/{i}"}})
+        yield json.dumps({"templateId": template, "fields": fields})
+
+
+def queries(d: str, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+    def fv(op: str, fid: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {"field": {op: {"id": fid, "value": value}}}
+
+    return {
+        "status=open, sort created": {"filter": fv("equalTo", "status", {"stringValue": "open"}),
+                                      "sorts": [{"fieldId": "created_datetime", "sortOrder": "Desc"}]},
+        "range on Number": {"filter": {"andAll": [fv("greaterThanOrEqualTo", ids["num1"], {"doubleValue": 100}),
+                                                  fv("lessThan", ids["num1"], {"doubleValue": 120})]}},
+        "contains on Text": {"filter": fv("contains", ids["text3"], {"stringValue": "SKU-1234"})},
+        "searchTerm one word": {"searchTerm": "warranty"},
+        "andAll of three": {"filter": {"andAll": [fv("equalTo", "status", {"stringValue": "pending"}),
+                                                  fv("equalTo", ids["sel1"], {"stringValue": "o3"}),
+                                                  fv("greaterThan", ids["num2"], {"doubleValue": 50})]}},
+    }
+
+
+def timed(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=100_000)
+    ap.add_argument("--database-url", help="default: a fresh SQLite file; postgresql://... uses a private schema")
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--batch-size", type=int, default=1000)
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="opencases-bench-")
+    schema = None
+    if args.database_url and args.database_url.startswith("postgres"):
+        schema = PostgresSchema(args.database_url)
+        url = schema.url
+    else:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    store = Store(url)
+    ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
+    try:
+        d, ids, template = setup(ctx)
+        started = time.perf_counter()
+        report = import_cases(ctx, d, lines(args.cases, ids, template, random.Random(1)), batch_size=args.batch_size)
+        import_s = time.perf_counter() - started
+        assert report.cases == args.cases, report.errors[:3]
+        if store.dialect == "postgresql":
+            with store.db.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+                size = conn.exec_driver_sql("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                                            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                            "WHERE n.nspname = current_schema() AND c.relkind = 'r'").scalar()
+        else:
+            with store.db.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
+            path = url.removeprefix("sqlite:///")
+            size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+        print(f"database: {store.dialect}, {args.cases} cases, {size / 1e6:.0f} MB")
+        print(f"import: {args.cases / import_s:.0f} cases/s ({import_s:.1f} s)")
+        print(f"{'query':28} {'p50 ms':>8} {'p95 ms':>8} {'matches':>9} {'count p50':>10}")
+        mix = queries(d, ids)
+        for name, extra in mix.items():
+            params = {"domainId": d, **extra}
+            total = api.invoke(ctx, "SearchCases", params)["totalCount"]
+            times = [timed(lambda p=params: api.invoke(ctx, "SearchCases", p)) for _ in range(args.repeat)]
+            count = [timed(lambda p=params: count_only(ctx, p)) for _ in range(args.repeat)]
+            print(f"{name:28} {statistics.median(times):8.1f} {_p95(times):8.1f} {total:9d} "
+                  f"{statistics.median(count):10.1f}")
+        # The 40th page of a sorted query: page there with nextToken, time the last request.
+        params = {"domainId": d, "sorts": [{"fieldId": ids["num2"], "sortOrder": "Asc"}], "maxResults": 25}
+        times = []
+        for _ in range(max(3, args.repeat // 3)):
+            page = dict(params)
+            for _ in range(39):
+                page["nextToken"] = api.invoke(ctx, "SearchCases", page)["nextToken"]
+            times.append(timed(lambda p=page: api.invoke(ctx, "SearchCases", p)))
+        print(f"{'40th page, sort on Number':28} {statistics.median(times):8.1f} {_p95(times):8.1f}")
+    finally:
+        store.close()
+        if schema is not None:
+            schema.drop()
+
+
+def count_only(ctx: RequestContext, params: dict[str, Any]) -> int:
+    """The totalCount part alone: the same filter, compiled and counted."""
+    from opencases.services.search import typed_tree
+    from opencases.store.search import count_query
+
+    with ctx.store.read() as tx:
+        fields = {f["field_id"]: f for f in tx.all_fields(params["domainId"])}
+        tree = typed_tree(fields, params["filter"]) if params.get("filter") else None
+        where = tx._where(params["domainId"], tree, params.get("searchTerm") or "", "arn:")
+        return int(tx.conn.execute(count_query(params["domainId"], where)).scalar_one())
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+if __name__ == "__main__":
+    main()
