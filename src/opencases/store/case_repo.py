@@ -12,29 +12,68 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opencases.store import schema as s
 from opencases.store.errors import UniqueViolation
+from opencases.store.prepared import Prepared, unique
 
 VALUE_COLUMNS = ("s_value", "n_value", "b_value", "u_value")
+
+# Hot reads, built once (see prepared.py).
+_c, _v, _f, _r, _a = s.cases, s.case_values, s.fields, s.related_items, s.audit_events
+_IN_CASE = (_c.c.domain_id == bindparam("domain_id"), _c.c.case_id == bindparam("case_id"))
+_CASE_EXISTS = Prepared(select(_c.c.case_id).where(*_IN_CASE))
+_GET_CASE = Prepared(select(_c).where(*_IN_CASE))
+_GET_CASE_FOR_UPDATE = Prepared(select(_c).where(*_IN_CASE).with_for_update())
+_GET_CASES = Prepared(
+    select(_c).where(_c.c.domain_id == bindparam("domain_id"), _c.c.case_id.in_(bindparam("ids", expanding=True))),
+    expanding=("ids",),
+)
+_RELATED_ITEM_EXISTS = Prepared(
+    select(_r.c.related_item_id).where(
+        _r.c.domain_id == bindparam("domain_id"),
+        _r.c.case_id == bindparam("case_id"),
+        _r.c.related_item_id == bindparam("related_item_id"),
+    )
+)
+# Every value of a case with its field's type (the type decides which column holds the
+# value); a case holds at most one row per field, so callers wanting some fields filter these.
+_CASE_VALUE_ROWS = Prepared(
+    select(_v.c.field_id, _f.c.type, *(_v.c[c] for c in VALUE_COLUMNS))
+    .join(_f, and_(_f.c.domain_id == _v.c.domain_id, _f.c.field_id == _v.c.field_id))
+    .where(_v.c.domain_id == bindparam("domain_id"), _v.c.case_id == bindparam("case_id"))
+    .order_by(_v.c.field_id)
+)
+_GET_CASE_TEXT = Prepared(
+    select(s.case_text.c.body).where(
+        s.case_text.c.domain_id == bindparam("domain_id"), s.case_text.c.case_id == bindparam("case_id")
+    )
+)
+_GET_IDEMPOTENCY = Prepared(
+    select(s.idempotency).where(
+        s.idempotency.c.domain_id == bindparam("domain_id"),
+        s.idempotency.c.operation == bindparam("operation"),
+        s.idempotency.c.token == bindparam("token"),
+    )
+)
+_AUDIT_PAGE = select(_a).where(_a.c.domain_id == bindparam("domain_id"), _a.c.case_id == bindparam("case_id"))
+_LIST_AUDIT_EVENTS = Prepared(_AUDIT_PAGE.order_by(_a.c.seq).limit(bindparam("limit")))
+_LIST_AUDIT_EVENTS_AFTER = Prepared(
+    _AUDIT_PAGE.where(_a.c.seq > bindparam("after_seq")).order_by(_a.c.seq).limit(bindparam("limit"))
+)
 
 
 class CaseRepo:
     conn: Connection
 
     def case_exists(self, domain_id: str, case_id: str) -> bool:
-        t = s.cases
-        q = select(t.c.case_id).where(t.c.domain_id == domain_id, t.c.case_id == case_id)
-        return self.conn.execute(q).first() is not None
+        return _CASE_EXISTS.first(self.conn, {"domain_id": domain_id, "case_id": case_id}) is not None
 
     def related_item_exists(self, domain_id: str, case_id: str, related_item_id: str) -> bool:
-        t = s.related_items
-        q = select(t.c.related_item_id).where(
-            t.c.domain_id == domain_id, t.c.case_id == case_id, t.c.related_item_id == related_item_id
-        )
-        return self.conn.execute(q).first() is not None
+        params = {"domain_id": domain_id, "case_id": case_id, "related_item_id": related_item_id}
+        return _RELATED_ITEM_EXISTS.first(self.conn, params) is not None
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -53,20 +92,14 @@ class CaseRepo:
 
     def get_case(self, domain_id: str, case_id: str, for_update: bool = False) -> dict[str, Any] | None:
         """The case row; `for_update` takes a row lock on PostgreSQL (SQLite writers are serialized)."""
-        t = s.cases
-        q = select(t).where(t.c.domain_id == domain_id, t.c.case_id == case_id)
-        if for_update:
-            q = q.with_for_update()
-        r = self.conn.execute(q).first()
-        return dict(r._mapping) if r is not None else None
+        q = _GET_CASE_FOR_UPDATE if for_update else _GET_CASE
+        return q.first(self.conn, {"domain_id": domain_id, "case_id": case_id})
 
     def get_cases(self, domain_id: str, case_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        ids = list(dict.fromkeys(case_ids))
+        ids = unique(case_ids)
         if not ids:
             return {}
-        t = s.cases
-        q = select(t).where(t.c.domain_id == domain_id, t.c.case_id.in_(ids))
-        return {r.case_id: dict(r._mapping) for r in self.conn.execute(q)}
+        return {r["case_id"]: r for r in _GET_CASES.rows(self.conn, {"domain_id": domain_id, "ids": ids})}
 
     def get_cases_by_reference(self, domain_id: str, reference_keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Cases keyed by reference_key (the upper-cased reference number)."""
@@ -95,19 +128,13 @@ class CaseRepo:
     def get_case_value_rows(
         self, domain_id: str, case_id: str, field_ids: Iterable[str] | None = None
     ) -> list[dict[str, Any]]:
-        """Value rows with the field's `type` (the type decides which column holds the value)."""
-        v, f = s.case_values, s.fields
-        q = (
-            select(v.c.field_id, f.c.type, *(v.c[c] for c in VALUE_COLUMNS))
-            .join(f, and_(f.c.domain_id == v.c.domain_id, f.c.field_id == v.c.field_id))
-            .where(v.c.domain_id == domain_id, v.c.case_id == case_id)
-        )
-        if field_ids is not None:
-            ids = list(dict.fromkeys(field_ids))
-            if not ids:
-                return []
-            q = q.where(v.c.field_id.in_(ids))
-        return [dict(r._mapping) for r in self.conn.execute(q.order_by(v.c.field_id))]
+        """Value rows with the field's `type` (the type decides which column holds the value),
+        in field id order; all of the case's, or those of `field_ids`."""
+        rows = _CASE_VALUE_ROWS.rows(self.conn, {"domain_id": domain_id, "case_id": case_id})
+        if field_ids is None:
+            return rows
+        wanted = set(field_ids)
+        return [r for r in rows if r["field_id"] in wanted]
 
     def put_case_values(self, domain_id: str, case_id: str, columns: dict[str, dict[str, Any]]) -> None:
         """Set values: `columns` maps field id -> {s_value, n_value, b_value, u_value}."""
@@ -139,9 +166,8 @@ class CaseRepo:
             self.conn.execute(insert(t).values(domain_id=domain_id, case_id=case_id, body=body))
 
     def get_case_text(self, domain_id: str, case_id: str) -> str | None:
-        t = s.case_text
-        r = self.conn.execute(select(t.c.body).where(t.c.domain_id == domain_id, t.c.case_id == case_id)).first()
-        return r.body if r is not None else None
+        r = _GET_CASE_TEXT.first(self.conn, {"domain_id": domain_id, "case_id": case_id})
+        return r["body"] if r is not None else None
 
     # -- contacts --------------------------------------------------------------------------
     def list_cases_for_contact(
@@ -176,10 +202,7 @@ class CaseRepo:
             raise UniqueViolation("idempotency") from exc
 
     def get_idempotency(self, domain_id: str, operation: str, token: str) -> dict[str, Any] | None:
-        t = s.idempotency
-        q = select(t).where(t.c.domain_id == domain_id, t.c.operation == operation, t.c.token == token)
-        r = self.conn.execute(q).first()
-        return dict(r._mapping) if r is not None else None
+        return _GET_IDEMPOTENCY.first(self.conn, {"domain_id": domain_id, "operation": operation, "token": token})
 
     def set_idempotency_response(self, domain_id: str, operation: str, token: str, response: Any) -> None:
         t = s.idempotency
@@ -196,8 +219,7 @@ class CaseRepo:
     def list_audit_events(
         self, domain_id: str, case_id: str, after_seq: int | None, limit: int
     ) -> list[dict[str, Any]]:
-        t = s.audit_events
-        q = select(t).where(t.c.domain_id == domain_id, t.c.case_id == case_id)
-        if after_seq is not None:
-            q = q.where(t.c.seq > after_seq)
-        return [dict(r._mapping) for r in self.conn.execute(q.order_by(t.c.seq).limit(limit))]
+        params = {"domain_id": domain_id, "case_id": case_id, "limit": limit}
+        if after_seq is None:
+            return _LIST_AUDIT_EVENTS.rows(self.conn, params)
+        return _LIST_AUDIT_EVENTS_AFTER.rows(self.conn, params | {"after_seq": after_seq})

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, or_, select, tuple_, update
 
 from opencases.store import schema as s
+from opencases.store.prepared import Prepared, unique
 
 # Resource kind -> (table, id column); the service layer names kinds, never tables.
 CONFIG_TABLES: dict[str, tuple[Table, str]] = {
@@ -41,21 +42,37 @@ DOMAIN_TABLES: Sequence[Table] = (
 )
 
 
-# Hot reads as statements built once: building the expression per call costs three times
-# the query itself on SQLite (bench/wire.py).
-_GET_DOMAIN = select(s.domains).where(s.domains.c.domain_id == bindparam("domain_id"))
-_GET_FIELD = select(s.fields).where(
-    s.fields.c.domain_id == bindparam("domain_id"), s.fields.c.field_id == bindparam("item_id")
+# Hot reads as statements built once and run on the DBAPI cursor (prepared.py): building and
+# executing the expression through SQLAlchemy per call cost several times the query itself.
+_GET_DOMAIN = Prepared(select(s.domains).where(s.domains.c.domain_id == bindparam("domain_id")))
+_GET_FIELD = Prepared(
+    select(s.fields).where(s.fields.c.domain_id == bindparam("domain_id"), s.fields.c.field_id == bindparam("item_id"))
+)
+_GET_FIELDS = Prepared(
+    select(s.fields).where(
+        s.fields.c.domain_id == bindparam("domain_id"), s.fields.c.field_id.in_(bindparam("ids", expanding=True))
+    ),
+    expanding=("ids",),
 )
 _GET_CONFIG = {
-    kind: select(t).where(t.c.domain_id == bindparam("domain_id"), t.c[col] == bindparam("item_id"))
+    kind: Prepared(select(t).where(t.c.domain_id == bindparam("domain_id"), t.c[col] == bindparam("item_id")))
     for kind, (t, col) in CONFIG_TABLES.items()
 }
-_GET_TAGS = select(s.tags.c.key, s.tags.c.value).where(s.tags.c.arn == bindparam("arn")).order_by(s.tags.c.key)
-
-
-def _row(r: Any) -> dict[str, Any] | None:
-    return dict(r._mapping) if r is not None else None
+_GET_CONFIGS = {
+    kind: Prepared(
+        select(t).where(t.c.domain_id == bindparam("domain_id"), t.c[col].in_(bindparam("ids", expanding=True))),
+        expanding=("ids",),
+    )
+    for kind, (t, col) in CONFIG_TABLES.items()
+}
+_GET_OPTIONS = Prepared(
+    select(s.field_options)
+    .where(s.field_options.c.domain_id == bindparam("domain_id"), s.field_options.c.field_id == bindparam("field_id"))
+    .order_by(s.field_options.c.position)
+)
+_GET_TAGS = Prepared(
+    select(s.tags.c.key, s.tags.c.value).where(s.tags.c.arn == bindparam("arn")).order_by(s.tags.c.key)
+)
 
 
 class ConfigRepo:
@@ -66,7 +83,7 @@ class ConfigRepo:
         self._insert(s.domains, row)
 
     def get_domain(self, domain_id: str) -> dict[str, Any] | None:
-        return _row(self.conn.execute(_GET_DOMAIN, {"domain_id": domain_id}).first())
+        return _GET_DOMAIN.first(self.conn, {"domain_id": domain_id})
 
     def count_domains(self, account: str, region: str) -> int:
         q = select(func.count()).where(s.domains.c.account == account, s.domains.c.region == region)
@@ -91,15 +108,13 @@ class ConfigRepo:
         self._insert(s.fields, row)
 
     def get_field(self, domain_id: str, field_id: str) -> dict[str, Any] | None:
-        return _row(self.conn.execute(_GET_FIELD, {"domain_id": domain_id, "item_id": field_id}).first())
+        return _GET_FIELD.first(self.conn, {"domain_id": domain_id, "item_id": field_id})
 
     def get_fields(self, domain_id: str, field_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        ids = list(dict.fromkeys(field_ids))
+        ids = unique(field_ids)
         if not ids:
             return {}
-        t = s.fields
-        q = select(t).where(t.c.domain_id == domain_id, t.c.field_id.in_(ids))
-        return {r.field_id: dict(r._mapping) for r in self.conn.execute(q)}
+        return {r["field_id"]: r for r in _GET_FIELDS.rows(self.conn, {"domain_id": domain_id, "ids": ids})}
 
     def all_fields(self, domain_id: str) -> list[dict[str, Any]]:
         t = s.fields
@@ -129,13 +144,8 @@ class ConfigRepo:
 
     # -- field options ---------------------------------------------------------------------
     def get_options(self, domain_id: str, field_id: str) -> dict[str, dict[str, Any]]:
-        t = s.field_options
-        q = (
-            select(t)
-            .where(t.c.domain_id == domain_id, t.c.field_id == field_id)
-            .order_by(t.c.position)
-        )
-        return {r.value: dict(r._mapping) for r in self.conn.execute(q)}
+        rows = _GET_OPTIONS.rows(self.conn, {"domain_id": domain_id, "field_id": field_id})
+        return {r["value"]: r for r in rows}
 
     def upsert_option(self, row: dict[str, Any], exists: bool) -> None:
         t = s.field_options
@@ -163,15 +173,14 @@ class ConfigRepo:
         self._insert(CONFIG_TABLES[kind][0], row)
 
     def get_config(self, kind: str, domain_id: str, item_id: str) -> dict[str, Any] | None:
-        return _row(self.conn.execute(_GET_CONFIG[kind], {"domain_id": domain_id, "item_id": item_id}).first())
+        return _GET_CONFIG[kind].first(self.conn, {"domain_id": domain_id, "item_id": item_id})
 
     def get_configs(self, kind: str, domain_id: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        t, id_col = CONFIG_TABLES[kind]
-        ids = list(dict.fromkeys(ids))
-        if not ids:
+        id_col = CONFIG_TABLES[kind][1]
+        wanted = unique(ids)
+        if not wanted:
             return {}
-        q = select(t).where(t.c.domain_id == domain_id, t.c[id_col].in_(ids))
-        return {r._mapping[id_col]: dict(r._mapping) for r in self.conn.execute(q)}
+        return {r[id_col]: r for r in _GET_CONFIGS[kind].rows(self.conn, {"domain_id": domain_id, "ids": wanted})}
 
     def update_config(self, kind: str, domain_id: str, item_id: str, values: dict[str, Any]) -> None:
         t, id_col = CONFIG_TABLES[kind]
@@ -213,7 +222,7 @@ class ConfigRepo:
 
     # -- tags ------------------------------------------------------------------------------
     def get_tags(self, arn: str) -> dict[str, str]:
-        return {r.key: r.value for r in self.conn.execute(_GET_TAGS, {"arn": arn})}
+        return {r["key"]: r["value"] for r in _GET_TAGS.rows(self.conn, {"arn": arn})}
 
     def put_tags(self, arn: str, domain_id: str, tags: dict[str, str]) -> None:
         t = s.tags

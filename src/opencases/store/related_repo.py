@@ -6,9 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from opencases.store import schema as s
+from opencases.store.prepared import Prepared
+
+_r = s.related_items
+_OF_CASE = (_r.c.domain_id == bindparam("domain_id"), _r.c.case_id == bindparam("case_id"))
+_GET_RELATED_ITEM = Prepared(select(_r).where(*_OF_CASE, _r.c.related_item_id == bindparam("related_item_id")))
+# Newest association first.
+_NEWEST_FIRST = (_r.c.association_ms.desc(), _r.c.related_item_id.desc())
+_CASE_RELATED_ITEMS = Prepared(select(_r).where(*_OF_CASE).order_by(*_NEWEST_FIRST))
+_CASE_RELATED_ITEMS_OF_TYPES = Prepared(
+    select(_r).where(*_OF_CASE, _r.c.type.in_(bindparam("types", expanding=True))).order_by(*_NEWEST_FIRST),
+    expanding=("types",),
+)
 
 
 class RelatedRepo:
@@ -24,12 +36,8 @@ class RelatedRepo:
         self.conn.execute(insert(s.related_items).values(**row))
 
     def get_related_item(self, domain_id: str, case_id: str, related_item_id: str) -> dict[str, Any] | None:
-        t = s.related_items
-        q = select(t).where(
-            t.c.domain_id == domain_id, t.c.case_id == case_id, t.c.related_item_id == related_item_id
-        )
-        r = self.conn.execute(q).first()
-        return dict(r._mapping) if r is not None else None
+        params = {"domain_id": domain_id, "case_id": case_id, "related_item_id": related_item_id}
+        return _GET_RELATED_ITEM.first(self.conn, params)
 
     def update_related_item(self, domain_id: str, related_item_id: str, values: dict[str, Any]) -> None:
         t = s.related_items
@@ -64,12 +72,13 @@ class RelatedRepo:
         self, domain_id: str, case_id: str, types: Iterable[str] | None = None
     ) -> list[dict[str, Any]]:
         """All items of a case (optionally of some types), newest association first."""
-        t = s.related_items
-        q = select(t).where(t.c.domain_id == domain_id, t.c.case_id == case_id)
-        if types is not None:
-            q = q.where(t.c.type.in_(list(types)))
-        q = q.order_by(t.c.association_ms.desc(), t.c.related_item_id.desc())
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        params: dict[str, Any] = {"domain_id": domain_id, "case_id": case_id}
+        if types is None:
+            return _CASE_RELATED_ITEMS.rows(self.conn, params)
+        wanted = list(types)
+        if not wanted:
+            return []
+        return _CASE_RELATED_ITEMS_OF_TYPES.rows(self.conn, params | {"types": wanted})
 
     # -- tags of related items (their ARN embeds the case id, so a moved item is re-keyed) --
     def rekey_tags(self, old_arn: str, new_arn: str) -> None:

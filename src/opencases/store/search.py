@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     literal,
     not_,
+    null,
     or_,
     select,
     text,
@@ -82,7 +83,10 @@ def value_rows(domain_id: str, node: Cond | Group, dialect: str) -> Select[Any]:
     conds = node.conds if isinstance(node, Group) else (node,)
     col = V.c[node.column]
     preds = [_predicate(col, c, dialect) for c in conds]
-    return select(V.c.case_id).where(V.c.domain_id == domain_id, V.c.field_id == node.field_id, *preds)
+    # The explicit IS NOT NULL lets the planner use the partial value index for any predicate.
+    return select(V.c.case_id).where(
+        V.c.domain_id == domain_id, V.c.field_id == node.field_id, col.is_not(None), *preds
+    )
 
 
 def _field_condition(domain_id: str, node: Cond | Group, dialect: str, selective: Any) -> ColumnElement[bool]:
@@ -235,6 +239,50 @@ def build_query(
         order.append(col.desc() if key.descending else col.asc())
     order.append(C.c.case_id.desc() if id_desc else C.c.case_id.asc())
     return q.order_by(*order).limit(limit)
+
+
+def field_sort_queries(
+    domain_id: str,
+    where: list[ColumnElement[bool]],
+    key: SortKey,
+    after: list[Any] | None,
+    limit: int,
+) -> list[Select[Any]]:
+    """A sort on one field, as up to two index-ordered queries (same order as build_query).
+
+    First the cases with a value, read in order from the (domain, field, value, case) index;
+    then the cases without one, by case id. A page that starts among the cases without a
+    value skips the first query.
+    """
+    id_desc = key.descending
+    # An alias: the filter's own subqueries on case_values must not correlate to this one.
+    sv = V.alias("sv")
+    value_col = sv.c[key.column]
+    sort_col = cast(value_col, Integer) if key.column == "b_value" else value_col
+    queries: list[Select[Any]] = []
+    if after is None or after[0] is not None:
+        q = (
+            select(C.c.case_id, C.c.template_id, sort_col.label("sort_0"))
+            .select_from(sv.join(C, and_(C.c.domain_id == sv.c.domain_id, C.c.case_id == sv.c.case_id)))
+            .where(sv.c.domain_id == domain_id, sv.c.field_id == key.field_id, value_col.is_not(None), *where)
+        )
+        if after is not None:
+            value, case_id = after[0], after[1]
+            beyond = value_col < value if key.descending else value_col > value
+            tie = sv.c.case_id < case_id if id_desc else sv.c.case_id > case_id
+            q = q.where(or_(beyond, and_(value_col == value, tie)))
+        order = [value_col.desc(), sv.c.case_id.desc()] if key.descending else [value_col.asc(), sv.c.case_id.asc()]
+        queries.append(q.order_by(*order).limit(limit))
+    present = select(literal(1)).where(
+        V.c.domain_id == domain_id, V.c.case_id == C.c.case_id, V.c.field_id == key.field_id
+    )
+    q = select(C.c.case_id, C.c.template_id, null().label("sort_0")).where(
+        C.c.domain_id == domain_id, ~present.exists(), *where
+    )
+    if after is not None and after[0] is None:
+        q = q.where(C.c.case_id < after[1] if id_desc else C.c.case_id > after[1])
+    queries.append(q.order_by(C.c.case_id.desc() if id_desc else C.c.case_id.asc()).limit(limit))
+    return queries
 
 
 def _after(sorts: list[SortKey], cols: list[tuple[Any, bool]], after: list[Any], id_desc: bool) -> ColumnElement[bool]:

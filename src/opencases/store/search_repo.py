@@ -8,6 +8,7 @@ from sqlalchemy import Connection, and_, func, or_, select, true
 
 from opencases.store import schema as s
 from opencases.store.search import (
+    CASE_COLUMNS,
     SELECTIVE_ROWS,
     Cond,
     Group,
@@ -17,6 +18,7 @@ from opencases.store.search import (
     compile_search_term,
     count_query,
     field_conditions,
+    field_sort_queries,
     group_conditions,
     value_rows,
 )
@@ -40,7 +42,14 @@ class SearchRepo:
         """One page of the cases unchanged since `settled_ms`, and the count of all matches."""
         where = self._where(domain_id, tree, search_term, case_arn_prefix)
         stable = [*where, s.cases.c.updated_ms < settled_ms]
-        rows = [dict(r._mapping) for r in self.conn.execute(build_query(domain_id, stable, sorts, after, limit))]
+        if len(sorts) == 1 and sorts[0].field_id not in CASE_COLUMNS:
+            rows: list[dict[str, Any]] = []
+            for q in field_sort_queries(domain_id, stable, sorts[0], after, limit):
+                rows += [dict(r._mapping) for r in self.conn.execute(q.limit(limit - len(rows)))]
+                if len(rows) >= limit:
+                    break
+        else:
+            rows = [dict(r._mapping) for r in self.conn.execute(build_query(domain_id, stable, sorts, after, limit))]
         return rows, self.count_matches(domain_id, tree, search_term, case_arn_prefix)
 
     def search_changed_cases(
@@ -78,13 +87,20 @@ class SearchRepo:
         )
         return [dict(r._mapping) for r in self.conn.execute(q)]
 
-    def _where(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str) -> list[Any]:
+    def _where(
+        self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, for_count: bool = False
+    ) -> list[Any]:
+        """The WHERE of a search. For a page, conditions with few matching rows drive the
+        query from their index and the rest are probed per case in sort order; for a count,
+        the narrowest condition drives and the others are probed."""
         where = []
         if tree is not None:
-            verdicts = {
-                node: self._matching_rows(domain_id, node, SELECTIVE_ROWS) < SELECTIVE_ROWS
-                for node in field_conditions(tree)
-            }
+            sizes = {node: self._matching_rows(domain_id, node, SELECTIVE_ROWS) for node in field_conditions(tree)}
+            if for_count and sizes:
+                narrowest = min(sizes, key=lambda n: sizes[n])
+                verdicts = {n: n == narrowest or sizes[n] < SELECTIVE_ROWS for n in sizes}
+            else:
+                verdicts = {n: size < SELECTIVE_ROWS for n, size in sizes.items()}
             where.append(
                 compile_filter(domain_id, tree, self.dialect, case_arn_prefix, lambda n: verdicts.get(n, True))
             )
@@ -94,11 +110,16 @@ class SearchRepo:
         return where
 
     def _matching_rows(self, domain_id: str, node: Any, cap: int) -> int:
-        """How many value rows match a condition, counting no further than `cap`."""
+        """How many value rows match a condition, counting no further than `cap` (memoized for
+        the transaction: a search asks for the page, the changed cases and the count)."""
         if isinstance(node, Cond) and node.op == "empty":
             return cap
-        sub = value_rows(domain_id, node, self.dialect).limit(cap).subquery()
-        return int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+        memo: dict[Any, int] = self.__dict__.setdefault("_row_counts", {})
+        key = (domain_id, node, cap)
+        if key not in memo:
+            sub = value_rows(domain_id, node, self.dialect).limit(cap).subquery()
+            memo[key] = int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+        return memo[key]
 
     def count_matches(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str) -> int:
         """totalCount. A filter on one field counts its value-index range directly (each case
@@ -107,9 +128,12 @@ class SearchRepo:
         if isinstance(node, tuple) and node[0] == "and" and len(group_conditions(node[1])) == 1:
             node = group_conditions(node[1])[0]
         if not search_term and isinstance(node, (Cond, Group)) and not (isinstance(node, Cond) and node.op == "empty"):
+            probed = self._matching_rows(domain_id, node, SELECTIVE_ROWS)
+            if probed < SELECTIVE_ROWS:
+                return probed
             sub = value_rows(domain_id, node, self.dialect).subquery()
             return int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
-        where = self._where(domain_id, tree, search_term, case_arn_prefix)
+        where = self._where(domain_id, tree, search_term, case_arn_prefix, for_count=True)
         return int(self.conn.execute(count_query(domain_id, where)).scalar_one())
 
     def list_cases_page(self, domain_id: str, after: tuple[int, str] | None, limit: int) -> list[dict[str, Any]]:

@@ -87,10 +87,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("domain_id", "case_id", "field_id"),
     )
     with op.batch_alter_table("case_values", schema=None) as batch_op:
-        batch_op.create_index("ix_case_values_b", ["domain_id", "field_id", "b_value"], unique=False)
-        batch_op.create_index("ix_case_values_n", ["domain_id", "field_id", "n_value"], unique=False)
-        batch_op.create_index("ix_case_values_s", ["domain_id", "field_id", "s_value"], unique=False)
-        batch_op.create_index("ix_case_values_u", ["domain_id", "field_id", "u_value"], unique=False)
+        batch_op.create_index(
+            "ix_case_values_b",
+            ["domain_id", "field_id", "b_value", "case_id"],
+            unique=False,
+            sqlite_where=sa.text("b_value IS NOT NULL"),
+            postgresql_where=sa.text("b_value IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_case_values_n",
+            ["domain_id", "field_id", "n_value", "case_id"],
+            unique=False,
+            sqlite_where=sa.text("n_value IS NOT NULL"),
+            postgresql_where=sa.text("n_value IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_case_values_s",
+            ["domain_id", "field_id", "s_value", "case_id"],
+            unique=False,
+            sqlite_where=sa.text("s_value IS NOT NULL"),
+            postgresql_where=sa.text("s_value IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_case_values_u",
+            ["domain_id", "field_id", "u_value", "case_id"],
+            unique=False,
+            sqlite_where=sa.text("u_value IS NOT NULL"),
+            postgresql_where=sa.text("u_value IS NOT NULL"),
+        )
 
     op.create_table(
         "cases",
