@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench-wire clean
+.PHONY: run test lint chromium bench-wire clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
-test: lint
+# The browser tests (tests/ui) use Debian's Chromium; they skip, saying so, where it cannot be installed.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) || true
+
+test: lint chromium
 	$(BIN)/pytest
 
 bench-wire: $(STAMP)

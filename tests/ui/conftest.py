@@ -66,10 +66,10 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         live.stop()
 
 
-def seed_domain(endpoint: str) -> Seed:
+def seed_domain(endpoint: str, account: str = ACCOUNT, name: str = "Support desk") -> Seed:
     """A support domain whose template exercises every rule type and most field types."""
-    client = make_client(endpoint, account=ACCOUNT, region=REGION)
-    domain_id = client.create_domain(name="Support desk")["domainId"]
+    client = make_client(endpoint, account=account, region=REGION)
+    domain_id = client.create_domain(name=name)["domainId"]
 
     def new_field(name: str, type_: str, **kwargs: Any) -> str:
         return str(client.create_field(domainId=domain_id, name=name, type=type_, **kwargs)["fieldId"])
@@ -154,13 +154,19 @@ def page(browser: Any, ui_server: LiveServer, seed: Seed) -> Iterator[Any]:
                                   locale="en-US", base_url=ui_server.endpoint)
     context.set_default_timeout(15_000)
     tab = context.new_page()
-    tab.goto("/ui/signin")
-    tab.fill("#account", ACCOUNT)
-    tab.fill("#region", REGION)
-    tab.fill("#userArn", AGENT)
-    tab.click("button[type=submit]")
+    sign_in(tab, ACCOUNT)
     tab.wait_for_url(f"**/ui/d/{seed.domain_id}/cases")
     try:
         yield tab
     finally:
         context.close()
+
+
+def sign_in(page: Any, account: str, user_arn: str = AGENT) -> None:
+    """Open-auth sign-in; with one domain in the account the workspace opens its case list."""
+    page.goto("/ui/signin")
+    page.fill("#account", account)
+    page.fill("#region", REGION)
+    page.fill("#userArn", user_arn)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

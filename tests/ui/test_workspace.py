@@ -7,7 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.ui.conftest import AGENT, SCREENSHOTS, Seed
+from tests.support import LiveServer
+from tests.ui.conftest import AGENT, SCREENSHOTS, Seed, seed_domain, sign_in
+
+DEMO_ACCOUNT = "210987654321"
 
 
 def box(page: Any, field_id: str) -> Any:
@@ -150,7 +153,7 @@ def test_comment_and_script_rendered_as_text(page: Any, seed: Seed) -> None:
     items = seed.client.search_related_items(domainId=seed.domain_id, caseId=case_id)["relatedItems"]
     assert items[0]["content"]["comment"]["body"] == body
     newest = page.locator(".timeline .event").first
-    assert "added a comment item" in newest.inner_text()
+    assert "added a comment" in newest.inner_text()
 
 
 def test_search_filters_and_sorting(page: Any, seed: Seed) -> None:
@@ -180,11 +183,37 @@ def test_search_filters_and_sorting(page: Any, seed: Seed) -> None:
     assert titles == sorted(titles, reverse=True)
 
 
+def test_paging_and_template_filter(page: Any, seed: Seed) -> None:
+    for n in range(27):
+        seed.new_case(f"Paging probe {n:02d}", category="billing")
+    page.goto(f"/ui/d/{seed.domain_id}/cases?q=paging+probe&sort=title&order=asc")
+    assert page.inner_text("#total-count") == "27 cases"
+    titles = page.locator("table.cases tbody .title-cell").all_inner_texts()
+    assert titles == [f"Paging probe {n:02d}" for n in range(25)]
+    page.click("a[rel=next]")
+    page.wait_for_url(re.compile(r".*nextToken=.*"))
+    assert page.locator("table.cases tbody .title-cell").all_inner_texts() == ["Paging probe 25", "Paging probe 26"]
+    assert page.locator("a[rel=next]").count() == 0
+
+    # SearchCases has no template filter: the list filters by scanning, with the same paging.
+    other = seed.client.create_template(domainId=seed.domain_id, name="Internal", status="Active")["templateId"]
+    internal = seed.client.create_case(domainId=seed.domain_id, templateId=other,
+                                       fields=[{"id": "title", "value": {"stringValue": "Paging probe internal"}}])
+    # Inactive again, so that "New case" still opens the one active template's form.
+    seed.client.update_template(domainId=seed.domain_id, templateId=other, status="Inactive")
+    page.goto(f"/ui/d/{seed.domain_id}/cases?q=paging+probe")
+    page.select_option("#template", other)
+    page.click("button:has-text('Search')")
+    page.wait_for_url(re.compile(r".*template=.*"))
+    assert page.inner_text("#total-count") == "1 case"
+    assert internal["caseId"] in page.locator("table.cases tbody a").first.get_attribute("href")
+
+
 def test_merge_into_another_case(page: Any, seed: Seed) -> None:
     primary = seed.new_case("VPN drops every hour", category="technical", escalation="Check the MTU")
     secondary = seed.new_case("VPN disconnects", category="technical", escalation="Same as the other one")
-    seed.client.create_related_item(domainId=seed.domain_id, caseId=secondary, type="Comment",
-                                    content={"comment": {"body": "Started after the update", "contentType": "Text/Plain"}})
+    comment = {"comment": {"body": "Started after the update", "contentType": "Text/Plain"}}
+    seed.client.create_related_item(domainId=seed.domain_id, caseId=secondary, type="Comment", content=comment)
     open_case(page, seed, secondary)
     reference = seed.client.get_case(domainId=seed.domain_id, caseId=primary,
                                      fields=[{"id": "reference_number"}])["fields"][0]["value"]["stringValue"]
@@ -196,35 +225,43 @@ def test_merge_into_another_case(page: Any, seed: Seed) -> None:
     assert seed.values(secondary)["status"] == {"stringValue": "closed"}
 
 
-def test_screenshots(page: Any, seed: Seed) -> None:
-    """The README's pictures: a populated case list and a busy case page."""
-    client = seed.client
-    seed.new_case("Card payment declined at checkout", category="billing", subcategory="refund",
-                  assigned_user=AGENT, summary="Customer retried three times.")
-    seed.new_case("Mobile app crashes on launch", category="technical", subcategory="outage",
-                  escalation="Crash logs attached by the customer.", status="pending")
-    seed.new_case("Update billing address", category="billing", status="closed")
-    case_id = seed.new_case(
+def test_screenshots(page: Any, ui_server: LiveServer) -> None:
+    """The README's pictures: a case list and a busy case page, in a domain of their own."""
+    demo = seed_domain(ui_server.endpoint, account=DEMO_ACCOUNT, name="Acme support")
+    colleague = AGENT.replace("ana.silva", "li.wei")
+    demo.new_case("Card payment declined at checkout", category="billing", subcategory="refund",
+                  assigned_user=colleague, summary="Customer retried three times.")
+    demo.new_case("Mobile app crashes on launch", category="technical", subcategory="outage",
+                  escalation="Crash logs attached by the customer.", status="pending", assigned_user=AGENT)
+    demo.new_case("Update billing address", category="billing", status="closed", assigned_user=colleague)
+    demo.new_case("Duplicate charge on March invoice", category="billing", subcategory="invoice")
+    demo.new_case("Cannot export reports to CSV", category="technical", subcategory="outage",
+                  escalation="Reproduced on staging.", assigned_user=colleague)
+    case_id = demo.new_case(
         "Password reset email never arrives", category="technical", subcategory="login_issue",
         assigned_user=AGENT, priority=2, summary="Customer checked spam. Two resets requested since Monday.",
         escalation="Mail provider may be rejecting our sender domain.",
     )
-    client.update_case(domainId=seed.domain_id, caseId=case_id, performedBy={"userArn": AGENT},
+    client = demo.client
+    client.update_case(domainId=demo.domain_id, caseId=case_id, performedBy={"userArn": colleague},
                        fields=[{"id": "summary", "value": {"stringValue":
                                "Customer checked spam. Three resets requested since Monday."}},
-                               {"id": seed.fields["priority"], "value": {"doubleValue": 1.0}}])
-    client.create_related_item(domainId=seed.domain_id, caseId=case_id, type="Sla", content={"sla": {
+                               {"id": demo.fields["priority"], "value": {"doubleValue": 1.0}}])
+    client.create_related_item(domainId=demo.domain_id, caseId=case_id, type="Sla", content={"sla": {
         "slaInputConfiguration": {"name": "First response", "type": "CaseField", "fieldId": "status",
                                   "targetFieldValues": [{"stringValue": "closed"}], "targetSlaMinutes": 240}}})
-    client.create_related_item(domainId=seed.domain_id, caseId=case_id, type="Comment",
-                               performedBy={"userArn": AGENT}, content={"comment": {
-                                   "body": "Asked the customer for the exact address they use.",
-                                   "contentType": "Text/Plain"}})
+    for who, body in ((colleague, "Asked the customer for the exact address they use."),
+                      (AGENT, "Address confirmed. Our mail logs show a 550 from their provider.")):
+        client.create_related_item(domainId=demo.domain_id, caseId=case_id, type="Comment",
+                                   performedBy={"userArn": who},
+                                   content={"comment": {"body": body, "contentType": "Text/Plain"}})
+
+    page.click("text=Sign out")
+    sign_in(page, DEMO_ACCOUNT)
+    page.wait_for_url(f"**/ui/d/{demo.domain_id}/cases")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.goto(f"/ui/d/{seed.domain_id}/cases")
-    page.wait_for_selector("table.cases")
     page.screenshot(path=str(SCREENSHOTS / "case-list.png"))
-    open_case(page, seed, case_id)
-    page.set_viewport_size({"width": 1280, "height": 1500})
-    page.screenshot(path=str(SCREENSHOTS / "case-page.png"))
+    open_case(page, demo, case_id)
+    page.screenshot(path=str(SCREENSHOTS / "case-page.png"), full_page=True)
     assert (SCREENSHOTS / "case-list.png").stat().st_size > 10_000
+    assert (SCREENSHOTS / "case-page.png").stat().st_size > 10_000

@@ -230,7 +230,8 @@ def rules_page(w: Web) -> Response:
 KINDS = {
     "layouts": ("ListLayouts", "layouts", "layoutId", "CreateLayout", "GetLayout", "UpdateLayout", "DeleteLayout",
                 "layoutId", "content", LAYOUT_EXAMPLE),
-    "rules": ("ListCaseRules", "caseRules", "caseRuleId", "CreateCaseRule", "GetCaseRule", "UpdateCaseRule",
+    # There is no GetCaseRule: _get_rule() reads one rule through BatchGetCaseRule.
+    "rules": ("ListCaseRules", "caseRules", "caseRuleId", "CreateCaseRule", "BatchGetCaseRule", "UpdateCaseRule",
               "DeleteCaseRule", "caseRuleId", "rule", RULE_EXAMPLE),
 }
 

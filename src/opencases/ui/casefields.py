@@ -198,7 +198,8 @@ def parse_input(info: FieldInfo, form: Form) -> dict[str, Any] | None:
         return {"booleanValue": form.get(name) == "true"}
     if name not in form:
         return None
-    raw = form.get(name).strip() if info.type != "Text" else form.get(name)
+    # Browsers submit a textarea's line breaks as CRLF.
+    raw = form.get(name).strip() if info.type != "Text" else form.get(name).replace("\r\n", "\n")
     if info.type == "Text" and not raw.strip():
         raw = ""
     if raw == "":

@@ -183,13 +183,15 @@ def _case_values(w: Web, domain_id: str, case_id: str, catalog: Catalog) -> tupl
     return template_id, values
 
 
-def _sla_view(item: dict[str, Any], now: float) -> dict[str, Any]:
+def _sla_view(catalog: Catalog, item: dict[str, Any], now: float) -> dict[str, Any]:
     config = item["content"]["sla"]["slaConfiguration"]
+    field_id = str(config.get("fieldId", ""))
+    info = catalog.get(field_id)
     target = as_datetime(config.get("targetTime"))
     status = config.get("status", "")
     left = target.timestamp() - now if target else 0
     if status == "Active":
-        tone, text = ("warn", f"Due soon: {duration(left)} left") if left < 86400 else ("ok", f"{duration(left)} left")
+        tone, text = ("warn", f"Due soon · {duration(left)} left") if left < 86400 else ("ok", f"{duration(left)} left")
     elif status == "Overdue":
         tone, text = "bad", f"Overdue by {duration(left)}"
     elif status == "Met":
@@ -198,13 +200,16 @@ def _sla_view(item: dict[str, Any], now: float) -> dict[str, Any]:
         tone, text = "bad", "Not met"
     return {"name": config.get("name"), "status": status, "tone": tone, "text": text,
             "target": fmt_time(config.get("targetTime")), "target_iso": config.get("targetTime"),
-            "fieldId": config.get("fieldId"),
-            "targets": ", ".join(str(v.get("stringValue", "")) for v in config.get("targetFieldValues") or [])}
+            "field_name": info.name if info else field_id,
+            "targets": ", ".join(display_value(catalog, field_id, v)
+                                 for v in config.get("targetFieldValues") or [])}
 
 
 def _who(performed_by: dict[str, Any] | None) -> str:
+    """Who did something: the Connect user (or custom entity), else the IAM principal. Audit
+    events nest the user under `user`; related items carry the UserUnion itself."""
     performed_by = performed_by or {}
-    user = performed_by.get("user") or {}
+    user = performed_by.get("user") or performed_by
     return str(user.get("userArn") or user.get("customEntity") or performed_by.get("iamPrincipalArn") or "")
 
 
@@ -216,6 +221,20 @@ EVENT_LABELS = {
     "RelatedItem.Updated": "updated",
     "RelatedItem.Deleted": "removed",
 }
+ITEM_NOUNS = {"Comment": "a comment", "Sla": "an SLA", "Contact": "a contact", "ConnectCase": "a case link",
+              "File": "a file", "Custom": "a custom item"}
+# Related-item attributes as the timeline names them (the audit uses "<type>.<attribute>").
+ATTRIBUTE_LABELS = {"comment.body": "Comment", "comment.contentType": "", "sla.name": "SLA", "sla.type": "",
+                    "sla.fieldId": "SLA field", "sla.targetFieldValues": "SLA target value",
+                    "sla.targetSlaMinutes": "SLA minutes", "sla.targetTime": "SLA due", "sla.status": "SLA status",
+                    "sla.completionTime": "SLA completed"}
+
+
+def _audit_value(catalog: Catalog, field_id: str, value: dict[str, Any]) -> str:
+    # Related-item times (sla.targetTime) are ISO strings, not values of a DateTime field.
+    if field_id.endswith("Time") and catalog.get(field_id) is None:
+        return fmt_time(value.get("stringValue")) or display_value(catalog, field_id, value)
+    return display_value(catalog, field_id, value)
 
 
 def _audit_view(catalog: Catalog, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -223,22 +242,23 @@ def _audit_view(catalog: Catalog, events: list[dict[str, Any]]) -> list[dict[str
     for event in reversed(events):  # newest first, as an activity feed reads
         label = EVENT_LABELS.get(event["type"], event["type"])
         if event.get("relatedItemType"):
-            label = f"{label} a {event['relatedItemType'].lower()} item"
+            item = event["relatedItemType"]
+            label = f"{label} {ITEM_NOUNS.get(item, 'a ' + item.lower() + ' item')}"
         changes = []
         for entry in event.get("fields") or []:
             fid = entry["eventFieldId"]
-            if fid in AUDIT_NOISE:
+            if fid in AUDIT_NOISE or ATTRIBUTE_LABELS.get(fid) == "":
                 continue
             info = catalog.get(fid)
             changes.append({
-                "field": info.name if info else fid,
-                "old": display_value(catalog, fid, entry.get("oldValue")) if entry.get("oldValue") else "",
+                "field": info.name if info else ATTRIBUTE_LABELS.get(fid, fid),
+                "old": _audit_value(catalog, fid, entry["oldValue"]) if entry.get("oldValue") else "",
                 "had_old": "oldValue" in entry,
-                "new": display_value(catalog, fid, entry.get("newValue")),
+                "new": _audit_value(catalog, fid, entry.get("newValue") or {}),
             })
         out.append({"type": event["type"], "label": label, "who": _who(event.get("performedBy")),
                     "when": fmt_time(event.get("performedTime")), "when_iso": event.get("performedTime"),
-                    "changes": changes})
+                    "changes": changes, "has_old": any(c["had_old"] for c in changes)})
     return out
 
 
@@ -278,7 +298,8 @@ def render_case(
     except ResourceNotFoundException:
         merge = None
     now = time.time()
-    details = [(catalog.fields[f].name, display_value(catalog, f, values.get(f)), f)
+    details = [(catalog.fields[f].name, display_value(catalog, f, values.get(f)), f,
+                (values[f].get("stringValue") or "") if catalog.fields[f].type == "DateTime" else "")
                for f in DETAIL_FIELDS if f in catalog.fields and not is_blank(values.get(f))]
     grouped = _related_view(related)
     return w.render(
@@ -288,7 +309,7 @@ def render_case(
         status_value=(values.get("status") or {}).get("stringValue", ""),
         reference=display_value(catalog, "reference_number", values.get("reference_number")),
         head=head, sections=sections, details=details, rules=rules_payload(catalog, bundle, values),
-        comments=grouped.pop("Comment", []), slas=[_sla_view(i, now) for i in grouped.pop("Sla", [])],
+        comments=grouped.pop("Comment", []), slas=[_sla_view(catalog, i, now) for i in grouped.pop("Sla", [])],
         other_items=[i for items in grouped.values() for i in items], audit=_audit_view(catalog, events),
         merge=merge, top_errors=top_errors or [], comment_error=comment_error, merge_error=merge_error,
         comment_body=w.form.get("body") if comment_error else "", merge_target=w.form.get("target"),
@@ -326,7 +347,8 @@ def case_page(w: Web) -> Response:
 
 def add_comment(w: Web) -> Response:
     domain_id, case_id = w.path("domain_id"), w.path("case_id")
-    body = w.form.get("body")
+    # Browsers submit a textarea's line breaks as CRLF; the API stores what it is given.
+    body = w.form.get("body").replace("\r\n", "\n")
     if not body.strip():
         return render_case(w, domain_id, case_id, comment_error="Write a comment first.", status=400)
     try:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -134,7 +134,8 @@ class Web:
 
 def url(*parts: str, **query: Any) -> str:
     """A workspace URL: url("d", domain_id, "cases", notice="saved") -> /ui/d/<id>/cases?notice=saved."""
-    path = BASE + "/" + "/".join(p.strip("/") for p in parts if p)
+    # Ids are quoted: a case id may hold "/", "#" or "?" (the model's CaseId pattern allows them).
+    path = BASE + "/" + "/".join(quote(p, safe="") for p in parts if p)
     wanted = {k: v for k, v in query.items() if v not in (None, "")}
     return path + ("?" + urlencode(wanted) if wanted else "")
 
