@@ -169,8 +169,8 @@ def search_tokens(term: str) -> list[str]:
     return [t.lower() for t in _TOKEN.findall(term)][:32]
 
 
-def compile_search_term(domain_id: str, term: str, dialect: str) -> ColumnElement[bool] | None:
-    """Every word must match a word of the case's text, as a prefix (case-insensitive).
+def text_matches(domain_id: str, term: str, dialect: str) -> Select[Any] | None:
+    """Case ids whose text has every word of the term as a word prefix (case-insensitive).
 
     Words are quoted, so FTS5 and tsquery operators in the term are matched literally.
     """
@@ -181,12 +181,23 @@ def compile_search_term(domain_id: str, term: str, dialect: str) -> ColumnElemen
     if dialect == "postgresql":
         query = " & ".join(f"'{tok}':*" for tok in tokens)
         pred = text("to_tsvector('simple', case_text.body) @@ to_tsquery('simple', :q)").bindparams(q=query)
-        sub = select(t.c.case_id).where(t.c.domain_id == domain_id, pred)
-    else:
-        query = " AND ".join(f'"{tok}"*' for tok in tokens)
-        fts = select(text("rowid")).select_from(text("case_fts")).where(text("case_fts MATCH :q").bindparams(q=query))
-        sub = select(t.c.case_id).where(t.c.domain_id == domain_id, t.c.rowid_.in_(fts))
-    return C.c.case_id.in_(sub)
+        return select(t.c.case_id).where(t.c.domain_id == domain_id, pred)
+    query = " AND ".join(f'"{tok}"*' for tok in tokens)
+    fts = select(text("rowid")).select_from(text("case_fts")).where(text("case_fts MATCH :q").bindparams(q=query))
+    return select(t.c.case_id).where(t.c.domain_id == domain_id, t.c.rowid_.in_(fts))
+
+
+def compile_search_term(
+    domain_id: str, term: str, dialect: str, selective: bool = True
+) -> ColumnElement[bool] | None:
+    """The searchTerm condition: driven from the text index when few cases match, else probed
+    per case (the case's own text row) while cases are read in sort order."""
+    matches = text_matches(domain_id, term, dialect)
+    if matches is None:
+        return None
+    if selective:
+        return C.c.case_id.in_(matches)
+    return matches.with_only_columns(literal(1)).where(s.case_text.c.case_id == C.c.case_id).exists()
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,12 @@ from opencases.store.search import (
     field_conditions,
     field_sort_queries,
     group_conditions,
+    text_matches,
     value_rows,
 )
+
+# Counting a broad condition's rows in full, to pick the narrowest as a count's driver.
+COUNT_PROBE_ROWS = 1_000_000
 
 
 class SearchRepo:
@@ -87,6 +91,23 @@ class SearchRepo:
         )
         return [dict(r._mapping) for r in self.conn.execute(q)]
 
+    def last_change_before(self, domain_id: str, case_ids: list[str], before_ms: int) -> dict[str, int]:
+        """Per case, the time of its last audit event before a time (else of its creation)."""
+        a = s.audit_events
+        last = func.max(a.c.performed_ms)
+        q = (
+            select(a.c.case_id, last)
+            .where(
+                a.c.domain_id == domain_id,
+                a.c.case_id.in_(case_ids),
+                or_(a.c.performed_ms < before_ms, a.c.type == "Case.Created"),
+            )
+            .group_by(a.c.case_id)
+        )
+        early = {r[0]: int(r[1]) for r in self.conn.execute(q.where(a.c.performed_ms < before_ms))}
+        created = {r[0]: int(r[1]) for r in self.conn.execute(q.where(a.c.type == "Case.Created"))}
+        return created | early
+
     def _where(
         self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, for_count: bool = False
     ) -> list[Any]:
@@ -96,6 +117,10 @@ class SearchRepo:
         where = []
         if tree is not None:
             sizes = {node: self._matching_rows(domain_id, node, SELECTIVE_ROWS) for node in field_conditions(tree)}
+            if for_count and len(sizes) > 1:
+                # The narrowest condition drives the count: measure the broad ones in full.
+                sizes = {n: size if size < SELECTIVE_ROWS else self._matching_rows(domain_id, n, COUNT_PROBE_ROWS)
+                         for n, size in sizes.items()}
             if for_count and sizes:
                 narrowest = min(sizes, key=lambda n: sizes[n])
                 verdicts = {n: n == narrowest or sizes[n] < SELECTIVE_ROWS for n in sizes}
@@ -104,9 +129,14 @@ class SearchRepo:
             where.append(
                 compile_filter(domain_id, tree, self.dialect, case_arn_prefix, lambda n: verdicts.get(n, True))
             )
-        term = compile_search_term(domain_id, search_term, self.dialect) if search_term else None
-        if term is not None:
-            where.append(term)
+        if search_term:
+            matches = text_matches(domain_id, search_term, self.dialect)
+            if matches is not None:
+                sub = matches.limit(SELECTIVE_ROWS).subquery()
+                found = int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+                term = compile_search_term(domain_id, search_term, self.dialect, found < SELECTIVE_ROWS or for_count)
+                if term is not None:
+                    where.append(term)
         return where
 
     def _matching_rows(self, domain_id: str, node: Any, cap: int) -> int:
@@ -133,6 +163,11 @@ class SearchRepo:
                 return probed
             sub = value_rows(domain_id, node, self.dialect).subquery()
             return int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+        if tree is None and search_term:
+            # Only a searchTerm: count the text index's matches (one text row per case).
+            matches = text_matches(domain_id, search_term, self.dialect)
+            if matches is not None:
+                return int(self.conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one())
         where = self._where(domain_id, tree, search_term, case_arn_prefix, for_count=True)
         return int(self.conn.execute(count_query(domain_id, where)).scalar_one())
 

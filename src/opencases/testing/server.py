@@ -42,7 +42,7 @@ def make_client(
     import boto3
     from botocore.config import Config
 
-    kwargs.setdefault("config", Config(retries={"max_attempts": 1}))
+    kwargs.setdefault("config", Config(retries={"total_max_attempts": 1}))
     if endpoint is not None:
         kwargs["endpoint_url"] = endpoint
     return boto3.client(
