@@ -35,6 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="'json': one JSON object per line (env OPENCASES_LOG_FORMAT; default text)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port (env OPENCASES_WORKERS; default 1)",
+    )
+    serve.add_argument(
         "--auth",
         choices=["open", "strict"],
         help="'open': any SigV4 signature is accepted; 'strict': signatures are verified against "
@@ -69,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_database(exp)
 
     events_cli.add_parser(sub, _add_database)
+
+    backup = sub.add_parser("backup", help="copy a SQLite database consistently, even while it is served")
+    backup.add_argument("path", help="the file to write (replaced atomically when the copy is complete)")
+    _add_database(backup)
     return parser
 
 
@@ -127,11 +141,16 @@ def _serve(settings: Settings) -> int:
         print(f"opencases: {problem}", file=sys.stderr, flush=True)
         return 2
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
+    from opencases.server import logging_setup
+
+    if settings.log_format not in logging_setup.FORMATS:
+        print(f"opencases: log format must be 'text' or 'json', not {settings.log_format!r}", file=sys.stderr)
+        return 2
+    logging_setup.configure(settings.log_level, settings.log_format)
     # Migrations log each step at INFO; one line per request is the log we want.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings.workers > 1:
+        return _serve_workers(settings)
     app = create_app(settings)
     credentials = app.pipeline.auth.credentials
     if credentials is not None and hasattr(signal, "SIGHUP"):
@@ -150,6 +169,63 @@ def _serve(settings: Settings) -> int:
     server.run()
     print("opencases stopped", flush=True)
     return 0
+
+
+def _serve_workers(settings: Settings) -> int:
+    """`--workers N`: uvicorn's supervisor runs N processes on one socket, each its own app.
+
+    The schema is migrated here, once, before any worker starts: N workers migrating a fresh
+    database at the same moment would race on creating the same tables.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from opencases.server.app import SETTINGS_ENV, settings_to_env
+    from opencases.store.store import Store
+
+    store = Store(settings.database_url, settings.sqlite_synchronous)
+    dialect = store.dialect
+    store.close()
+    os.environ[SETTINGS_ENV] = settings_to_env(settings)
+    # Counters of every worker add up in files here (server/metrics.py); set before any
+    # worker imports prometheus_client.
+    metrics_dir = tempfile.mkdtemp(prefix="opencases-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"opencases {__version__} on {dialect}, {settings.workers} workers", flush=True)
+    print(f"  API endpoint: {base}   (boto3.client('connectcases', endpoint_url='{base}'))", flush=True)
+    print(f"  Web:          {base}/ui/", flush=True)
+    try:
+        uvicorn.run(
+            "opencases.server.app:create_app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    print("opencases stopped", flush=True)
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from opencases.store.backup import BackupError, backup_sqlite
+
+    try:
+        report = backup_sqlite(settings.database_url, args.path)
+    except BackupError as exc:
+        print(f"opencases: {exc}", file=sys.stderr)
+        return 2
+    print(f"backed up {report.source} to {report.target}: {report.pages} pages, {report.bytes} bytes, "
+          f"integrity {report.integrity}")
+    return 0 if report.integrity == "ok" else 1
 
 
 def _migrate(settings: Settings) -> int:
@@ -227,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         database_url=args.database_url,
         enforce_case_rules=getattr(args, "enforce_case_rules", None),
         log_level=getattr(args, "log_level", None),
+        log_format=getattr(args, "log_format", None),
+        workers=getattr(args, "workers", None),
         rate_limits=getattr(args, "rate_limits", None),
         auth=getattr(args, "auth", None),
         credentials_file=getattr(args, "credentials", None),
@@ -242,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         return _export(settings, args)
     if args.command == "events":
         return events_cli.run(settings, args)
+    if args.command == "backup":
+        return _backup(settings, args)
     return 2
 
 

@@ -42,6 +42,8 @@ class Settings:
     # "NORMAL" survives a killed process; "FULL" also survives power loss.
     sqlite_synchronous: str = "NORMAL"
     log_level: str = "info"
+    log_format: str = "text"  # "text" or "json" (one JSON object per line)
+    workers: int = 1  # server processes; more than one needs no sticky state (all is in the database)
     # "off", or "aws" for AWS's documented per-account request rates (server/throttle.py).
     rate_limits: str = "off"
     quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
@@ -69,6 +71,8 @@ class Settings:
         s.enforce_case_rules = (_env("ENFORCE_CASE_RULES", "") or "").lower() in ("1", "true", "yes")
         s.sqlite_synchronous = (_env("SQLITE_SYNCHRONOUS", s.sqlite_synchronous) or "NORMAL").upper()
         s.log_level = _env("LOG_LEVEL", s.log_level) or s.log_level
+        s.log_format = (_env("LOG_FORMAT", s.log_format) or s.log_format).lower()
+        s.workers = int(_env("WORKERS") or s.workers)
         s.rate_limits = (_env("RATE_LIMITS", s.rate_limits) or s.rate_limits).lower()
         s.event_webhooks = [u.strip() for u in (_env("EVENT_WEBHOOKS") or "").split(",") if u.strip()]
         s.event_webhook_secret = _env("EVENT_WEBHOOK_SECRET") or None

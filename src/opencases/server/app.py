@@ -6,6 +6,11 @@ routing once (our model-driven router), and the synchronous core runs in a worke
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
+import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -13,13 +18,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from opencases import __version__
 from opencases.config import Settings
 from opencases.server import admin
 from opencases.server.delivery import DeliveryWorker, start_delivery
+from opencases.server.metrics import CONTENT_TYPE, Metrics
 from opencases.server.pipeline import MAX_BODY_BYTES, Pipeline
 from opencases.store.store import Store
 from opencases.ui.app import create_ui
@@ -29,14 +35,20 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-def _admin_app(store: Store, pipeline: Pipeline) -> Starlette:
+def _admin_app(store: Store, pipeline: Pipeline, app_metrics: Metrics) -> Starlette:
     async def health(_request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__, "database": store.dialect})
+        # The pid tells which process answered when `--workers N` runs several.
+        return JSONResponse({"status": "ok", "version": __version__, "database": store.dialect, "pid": os.getpid()})
 
     # The agent workspace (opencases.ui) shares the API's credential store for its sign-in.
     ui = create_ui(store, pipeline.settings, pipeline.auth.credentials)
+    async def metrics(_request: Request) -> Response:
+        # Read-only and free of case data, so served in every auth mode, as scrapers expect.
+        body = await run_in_threadpool(app_metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE)
+
     return Starlette(routes=[Route("/_opencases/health", health, methods=["GET"]), *admin.routes(pipeline),
-                             Mount("/ui", app=ui)])
+                             Route("/_opencases/metrics", metrics, methods=["GET"]), Mount("/ui", app=ui)])
 
 
 class OpenCasesApp:
@@ -44,7 +56,8 @@ class OpenCasesApp:
         self.store = store
         self.settings = settings
         self.pipeline = Pipeline(store, settings)
-        self.admin = _admin_app(store, self.pipeline)
+        self.metrics = Metrics(store)
+        self.admin = _admin_app(store, self.pipeline, self.metrics)
         self.delivery: DeliveryWorker | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -56,9 +69,11 @@ class OpenCasesApp:
         if path == "/_opencases/noop":
             await self._noop(receive, send)
             return
-        if path.startswith("/_opencases/") or path.startswith("/ui"):
+        # "/ui" itself or below it: an API path that merely starts with "ui" is the API's to refuse.
+        if path.startswith("/_opencases/") or path == "/ui" or path.startswith("/ui/"):
             await self.admin(scope, receive, send)
             return
+        started = time.perf_counter()
         body, size = await self._read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         raw_path = scope.get("raw_path") or path.encode()
@@ -75,6 +90,7 @@ class OpenCasesApp:
         out_headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
         await send({"type": "http.response.body", "body": response.body})
+        self.metrics.observe(response.operation, response.status, time.perf_counter() - started)
 
     async def _noop(self, receive: Receive, send: Send) -> None:
         """The floor of bench/wire.py: the same HTTP stack, no routing, thread hop or database."""
@@ -118,3 +134,25 @@ class OpenCasesApp:
 
 def create_app(settings: Settings, store: Store | None = None) -> OpenCasesApp:
     return OpenCasesApp(store or Store(settings.database_url, settings.sqlite_synchronous), settings)
+
+
+# `opencases serve --workers N`: the CLI puts its Settings here as JSON, and each worker
+# process (uvicorn starts them fresh, by import string) builds its app from them.
+SETTINGS_ENV = "OPENCASES_SETTINGS_JSON"
+
+
+def settings_to_env(settings: Settings) -> str:
+    return json.dumps(dataclasses.asdict(settings))
+
+
+def create_app_from_env() -> OpenCasesApp:
+    """uvicorn's app factory for worker processes; the parent has applied the migrations."""
+    from opencases.server import logging_setup
+
+    raw = os.environ.get(SETTINGS_ENV)
+    settings = Settings(**json.loads(raw)) if raw else Settings.from_env()
+    # Workers are spawned, not forked: the parent's logging setup did not come along.
+    logging_setup.configure(settings.log_level, settings.log_format)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    store = Store(settings.database_url, settings.sqlite_synchronous, migrate_schema=False)
+    return OpenCasesApp(store, settings)

@@ -91,5 +91,10 @@ class Pipeline:
             )
         out_headers["x-amzn-RequestId"] = request_id
         elapsed = (time.perf_counter() - started) * 1000
-        log.info("%s %s %s %d %.1fms %s", method, raw_path, operation, status, elapsed, request_id)
+        if log.isEnabledFor(logging.INFO):
+            # `extra` carries the same fields for `--log-format json` (server/logging_setup.py).
+            fields = {"method": method, "path": raw_path, "operation": operation, "status": status,
+                      "ms": round(elapsed, 1), "request_id": request_id}
+            log.info("%s %s %s %d %.1fms %s", method, raw_path, operation, status, elapsed, request_id,
+                     extra={"request": fields})
         return Response(status, out_headers, out_body, operation, request_id)

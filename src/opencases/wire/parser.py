@@ -181,19 +181,30 @@ def _load_body(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise _fail("the request body is not valid UTF-8") from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = _DECODER.decode(text)
     except RecursionError:
         raise _fail("the request body nests JSON too deeply") from None
     except ValueError as exc:  # JSONDecodeError and the NaN/Infinity rejection below
         raise _fail(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise _fail("the request body must be a JSON object")
+    # A `\ud800` escape without its pair decodes to a lone surrogate, which no database
+    # can store; only text with escapes can hold one (the raw bytes were strict UTF-8).
+    if "\\u" in text:
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except (UnicodeEncodeError, RecursionError):
+            raise _fail("the request body holds an unpaired UTF-16 surrogate escape") from None
     return data
 
 
 def _reject_constant(name: str) -> Any:
     # json.loads accepts NaN, Infinity and -Infinity by default; JSON does not.
     raise ValueError(f"{name} is not a JSON value")
+
+
+# One decoder for every request: json.loads with an option builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def parse_request(op: OperationModel, uri_params: dict[str, str], query: str, body: bytes) -> dict[str, Any]:

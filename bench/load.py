@@ -1,0 +1,218 @@
+"""Sustained mixed load: throughput, p50/p99 latency and server memory; GetCase vs the no-op floor.
+
+Starts `opencases serve` (a temporary SQLite file unless --database-url), seeds a domain with
+cases, then drives it from raw asyncio HTTP/1.1 keep-alive connections with valid
+connectcases requests (an Authorization header whose 12-digit access key fixes the account):
+70% reads (GetCase, SearchCases, GetCaseAuditEvents) and 30% writes (UpdateCase, CreateCase,
+CreateRelatedItem). Prints requests/s, p50 and p99 latency, errors, and the server's RSS at
+start and end; then GetCase alone against `/_opencases/noop` (the floor of bench/wire.py).
+
+    .venv/bin/python bench/load.py [--seconds 60] [--connections 32] [--cases 500] [--workers 1]
+
+Targets on the 2-core reference machine: >= 1,000 mixed req/s with p99 <= 50 ms; GetCase
+>= 40% of the floor; server RSS <= 150 MB after the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fuzz_requests import auth_header, rss_kb  # noqa: E402
+from tests.support import LiveServer, PostgresSchema, make_client  # noqa: E402
+
+from opencases.wire.model import operation_model  # noqa: E402
+
+ACCOUNT = "123456789012"
+MIX = [  # (operation, weight %)
+    ("GetCase", 35), ("SearchCases", 20), ("GetCaseAuditEvents", 15),
+    ("UpdateCase", 15), ("CreateCase", 8), ("CreateRelatedItem", 7),
+]
+WORDS = ["printer", "billing", "login", "refund", "outage", "laptop", "network", "invoice", "password", "delivery"]
+
+
+class Workload:
+    def __init__(self, port: int, domain_id: str, template_id: str, fields: list[str], cases: list[str]) -> None:
+        self.port = port
+        self.domain_id = domain_id
+        self.template_id = template_id
+        self.fields = fields  # custom field ids: Text, Number
+        self.cases = cases
+        self.rng = random.Random(1)
+        self.auth = auth_header(ACCOUNT)
+
+    def _request(self, operation: str, labels: dict[str, str], body: dict[str, Any]) -> bytes:
+        http = operation_model(operation).http
+        path = http["requestUri"]
+        for key, value in labels.items():
+            path = path.replace("{" + key + "}", value)
+        payload = json.dumps(body).encode()
+        head = (f"{http['method']} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAuthorization: {self.auth}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n")
+        return head.encode() + payload
+
+    def next(self, only: str | None = None) -> tuple[str, bytes]:
+        rng = self.rng
+        op = only or MIX[-1][0]
+        if only is None:
+            pick = rng.uniform(0, 100)
+            for name, weight in MIX:
+                pick -= weight
+                if pick <= 0:
+                    op = name
+                    break
+        d = {"domainId": self.domain_id}
+        case = {"domainId": self.domain_id, "caseId": rng.choice(self.cases)}
+        text_field, number_field = self.fields
+        if op == "GetCase":
+            body: dict[str, Any] = {"fields": [{"id": f} for f in ("title", "status", "summary", *self.fields)]}
+            return op, self._request(op, case, body)
+        if op == "SearchCases":
+            body = {"maxResults": 10, "fields": [{"id": "title"}, {"id": "status"}]}
+            if rng.random() < 0.5:
+                body["searchTerm"] = rng.choice(WORDS)
+            else:
+                body["filter"] = {"field": {"equalTo": {"id": "status", "value": {"stringValue": "open"}}}}
+            return op, self._request(op, d, body)
+        if op == "GetCaseAuditEvents":
+            return op, self._request(op, case, {"maxResults": 25})
+        if op == "UpdateCase":
+            body = {"fields": [{"id": number_field, "value": {"doubleValue": rng.randint(0, 10**6)}},
+                               {"id": text_field, "value": {"stringValue": " ".join(rng.sample(WORDS, 2))}}]}
+            return op, self._request(op, case, body)
+        if op == "CreateCase":
+            body = {"templateId": self.template_id, "clientToken": uuid.uuid4().hex, "fields": [
+                {"id": "title", "value": {"stringValue": " ".join(rng.sample(WORDS, 3))}},
+                {"id": number_field, "value": {"doubleValue": rng.randint(0, 100)}}]}
+            return op, self._request(op, d, body)
+        body = {"type": "Comment", "content": {"comment": {"body": " ".join(rng.sample(WORDS, 4)),
+                                                           "contentType": "Text/Plain"}}}
+        return "CreateRelatedItem", self._request("CreateRelatedItem", case, body)
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, payload: bytes) -> int:
+    writer.write(payload)
+    await writer.drain()
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    await reader.readexactly(length)
+    return int(status_line.split(b" ", 2)[1])
+
+
+async def drive(port: int, make: Any, seconds: float, connections: int) -> dict[str, Any]:
+    """Run `make()` -> (operation, request bytes) on `connections` keep-alive connections."""
+    latencies: list[float] = []
+    per_op: dict[str, list[float]] = {}
+    statuses: dict[int, int] = {}
+
+    async def conn_loop(stop_at: float) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.perf_counter() < stop_at:
+            op, payload = make()
+            t0 = time.perf_counter()
+            status = await _exchange(reader, writer, payload)
+            ms = (time.perf_counter() - t0) * 1000
+            latencies.append(ms)
+            per_op.setdefault(op, []).append(ms)
+            statuses[status] = statuses.get(status, 0) + 1
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(conn_loop(started + seconds) for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    return {"rps": len(latencies) / elapsed, "latencies": latencies, "per_op": per_op, "statuses": statuses}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
+
+
+def seed(live: LiveServer, cases: int) -> Workload:
+    client = make_client(live.endpoint, ACCOUNT)
+    domain_id = client.create_domain(name="load")["domainId"]
+    text_id = client.create_field(domainId=domain_id, name="Notes", type="Text")["fieldId"]
+    number_id = client.create_field(domainId=domain_id, name="Score", type="Number")["fieldId"]
+    template_id = client.create_template(domainId=domain_id, name="T")["templateId"]
+    rng = random.Random(2)
+    ids = []
+    for i in range(cases):
+        ids.append(client.create_case(domainId=domain_id, templateId=template_id, fields=[
+            {"id": "title", "value": {"stringValue": f"{' '.join(rng.sample(WORDS, 3))} {i}"}},
+            {"id": number_id, "value": {"doubleValue": float(i)}}])["caseId"])
+    return Workload(live.port, domain_id, template_id, [text_id, number_id], ids)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=60.0, help="mixed load duration")
+    ap.add_argument("--floor-seconds", type=float, default=5.0, help="each of GetCase-only and no-op")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--cases", type=int, default=500, help="cases seeded before the run")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--database-url", help="default: a temporary SQLite file")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/load.db"
+        schema = PostgresSchema(url) if url.startswith("postgresql") else None  # private, dropped afterwards
+        if schema is not None:
+            url = schema.url
+        extra = ["--log-level", "warning", "--workers", str(args.workers)]
+        live = LiveServer(url, Path(tmp), extra).start()
+        try:
+            assert live.proc is not None
+            work = seed(live, args.cases)
+            # A short warm-up: imports, caches and the thread pool, out of the figures.
+            asyncio.run(drive(live.port, work.next, 2.0, args.connections))
+            rss_start = rss_kb(live.proc.pid)
+            mixed = asyncio.run(drive(live.port, work.next, args.seconds, args.connections))
+            rss_end = rss_kb(live.proc.pid)
+            floor = asyncio.run(drive(live.port, lambda: ("noop", _noop(live.port)), args.floor_seconds,
+                                      args.connections))
+            get = asyncio.run(drive(live.port, lambda: work.next("GetCase"), args.floor_seconds, args.connections))
+        finally:
+            live.stop()
+            if schema is not None:
+                schema.drop()
+
+    lat = mixed["latencies"]
+    errors = {s: n for s, n in mixed["statuses"].items() if s >= 400}
+    print(f"mixed load: {args.seconds:.0f}s, {args.connections} connections, {args.cases} seeded cases, "
+          f"workers={args.workers}, {url.split(':', 1)[0]}")
+    print(f"  throughput {mixed['rps']:8.0f} req/s   (target >= 1000)")
+    print(f"  latency    p50 {pct(lat, 0.5):6.1f} ms   p99 {pct(lat, 0.99):6.1f} ms   (target p99 <= 50)   "
+          f"mean {statistics.fmean(lat):.1f} ms")
+    print(f"  statuses   {dict(sorted(mixed['statuses'].items()))}   errors {errors or 'none'}")
+    for op, values in sorted(mixed["per_op"].items()):
+        print(f"    {op:20s} n={len(values):7d}  p50 {pct(values, 0.5):6.1f} ms  p99 {pct(values, 0.99):6.1f} ms")
+    print(f"  server RSS {rss_start / 1024:.0f} MB at start, {rss_end / 1024:.0f} MB at end   (target <= 150)"
+          + ("   (supervisor only; workers not counted)" if args.workers > 1 else ""))
+    print(f"GetCase alone {get['rps']:8.0f} req/s, no-op floor {floor['rps']:8.0f} req/s: "
+          f"ratio {get['rps'] / floor['rps']:.2f}   (target >= 0.40)")
+
+
+def _noop(port: int) -> bytes:
+    return (f"POST /_opencases/noop HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: {auth_header(ACCOUNT)}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+if __name__ == "__main__":
+    main()
