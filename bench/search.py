@@ -164,15 +164,13 @@ def main() -> None:
 
 
 def count_only(ctx: RequestContext, params: dict[str, Any]) -> int:
-    """The totalCount part alone: the same filter, compiled and counted."""
+    """The totalCount part alone: the same filter, counted the way SearchCases counts it."""
     from opencases.services.search import typed_tree
-    from opencases.store.search import count_query
 
     with ctx.store.read() as tx:
         fields = {f["field_id"]: f for f in tx.all_fields(params["domainId"])}
         tree = typed_tree(fields, params["filter"]) if params.get("filter") else None
-        where = tx._where(params["domainId"], tree, params.get("searchTerm") or "", "arn:")
-        return int(tx.conn.execute(count_query(params["domainId"], where)).scalar_one())
+        return tx.count_matches(params["domainId"], tree, params.get("searchTerm") or "", "arn:")
 
 
 def _p95(values: list[float]) -> float:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from opencases.testing.webhook import WebhookReceiver
 from tests.support import LiveServer
@@ -24,6 +27,34 @@ FAST = {
 }
 
 SECRET = "s3cret"
+
+
+class PostgresDatabase:
+    """A database of its own on the test PostgreSQL server, dropped afterwards.
+
+    Not a schema (tests.support.PostgresSchema): the outbox tests count and re-queue every
+    row of the outbox, and a schema whose search path ends in `public` reads public's tables
+    whenever those exist (Alembic then finds public's version table and creates nothing).
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.name = "ev_" + uuid.uuid4().hex[:12]
+        base = make_url(base_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        self.url = base.set(database=self.name).render_as_string(hide_password=False).replace(
+            "postgresql+psycopg://", "postgresql://", 1
+        )
+        mine = create_engine(base.set(database=self.name))
+        with mine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        mine.dispose()
+
+    def drop(self) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
 
 
 def event_server(

@@ -32,7 +32,9 @@ class PostgresSchema:
     @property
     def url(self) -> str:
         sep = "&" if "?" in self.base_url else "?"
-        return f"{self.base_url}{sep}options=-csearch_path%3D{self.name},public"
+        # Only the private schema: with public on the path, Alembic would find (and use) any
+        # tables left in public instead of creating its own.
+        return f"{self.base_url}{sep}options=-csearch_path%3D{self.name}"
 
     def drop(self) -> None:
         with self.engine.begin() as conn:

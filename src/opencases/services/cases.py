@@ -38,7 +38,7 @@ from opencases.services.case_values import (
     to_columns,
     validate_value,
 )
-from opencases.services.common import child_arn, require_domain
+from opencases.services.common import child_arn, owned_domain, require_domain
 from opencases.services.context import RequestContext
 from opencases.services.registry import operation
 from opencases.store.store import Tx
@@ -76,6 +76,16 @@ def load_case(
     if row is None:
         raise case_not_found(case_id)
     return row
+
+
+def read_case(tx: Tx, ctx: RequestContext, domain_id: str, case_id: str) -> dict[str, Any]:
+    """require_domain and load_case in one query, for reads that need no more of the case than
+    its template: {case_id, template_id}, or 404 "Domain" or "Case" as those two would raise."""
+    domain, case = tx.get_case_in_domain(domain_id, case_id)
+    owned_domain(ctx, domain_id, domain)
+    if case is None:
+        raise case_not_found(case_id)
+    return case
 
 
 def typed_values(tx: Tx, domain_id: str, case_id: str) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -256,11 +266,13 @@ def get_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     # All requested fields (at most 220) fit one page, so no token is ever issued; one that
     # was not issued by us is still refused.
     pagination.decode("GetCase", params)
-    wanted = list(dict.fromkeys(f["id"] for f in params["fields"]))
+    wanted = list(dict.fromkeys([f["id"] for f in params["fields"]]))
     with ctx.store.read() as tx:
-        require_domain(ctx, tx, domain_id)
-        case = load_case(tx, ctx, domain_id, case_id)
-        stored = {r["field_id"]: r for r in tx.get_case_value_rows(domain_id, case_id, wanted)}
+        domain, case, rows = tx.get_case_with_values(domain_id, case_id, wanted)
+        owned_domain(ctx, domain_id, domain)
+        if case is None:
+            raise case_not_found(case_id)
+        stored = {r["field_id"]: r for r in rows}
         tags = tx.get_tags(case_arn(ctx, domain_id, case_id))
     # Request order; fields without a value and unknown ids are left out.
     fields = [{"id": f, "value": from_row(stored[f]["type"], stored[f])} for f in wanted if f in stored]
@@ -287,8 +299,7 @@ def delete_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
 def get_case_audit_events(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id, case_id = params["domainId"], params["caseId"]
     with ctx.store.read() as tx:
-        require_domain(ctx, tx, domain_id)
-        load_case(tx, ctx, domain_id, case_id)
+        read_case(tx, ctx, domain_id, case_id)
         return audit.list_events(ctx, tx, domain_id, case_id, params)
 
 

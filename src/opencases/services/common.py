@@ -28,7 +28,11 @@ def require_domain(ctx: RequestContext, tx: Tx, domain_id: str) -> dict[str, Any
 
     Another account's domain is reported exactly like a missing one, so ids leak nothing.
     """
-    row = tx.get_domain(domain_id)
+    return owned_domain(ctx, domain_id, tx.get_domain(domain_id))
+
+
+def owned_domain(ctx: RequestContext, domain_id: str, row: dict[str, Any] | None) -> dict[str, Any]:
+    """require_domain's check of a domain row the caller has read (None: no such domain)."""
     if row is None or row["account"] != ctx.account or row["region"] != ctx.region:
         raise ResourceNotFoundException(
             f"Domain {domain_id} does not exist", resource_id=domain_id, resource_type="Domain"

@@ -20,7 +20,9 @@ configuration selects: `includedData.caseData.fields` united with `autoIncludeFi
 System or Custom; deleted fields never). It is always present, possibly empty. Related-item
 content is included when `relatedItemData.includeContent` is true, under the lowerCamel name
 of the item type. A deleted item's content is rebuilt from its audited attributes (the row
-is gone), so long comment bodies are cut at the audit limit of 4100 characters there.
+is gone), so long comment bodies are cut at the audit limit of 4100 characters there, and
+its `createdDateTime` is not known. DeleteCase sends CASE.DELETED only: the related items
+that go with the case get no events of their own.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ EVENT_TYPES = {
     "RelatedItem.Deleted": "RELATED_ITEM.DELETED",
 }
 
-# The configuration and field selection of each domain, read once per transaction. Keyed by
+# The event configuration of each domain, read once per transaction. Keyed by
 # the transaction object (weakly, so it goes with it) rather than stored on it: bulk import
 # wraps its transaction in an object that flushes on any unknown attribute.
 _per_tx: weakref.WeakKeyDictionary[Any, dict[str, _Selection | None]] = weakref.WeakKeyDictionary()
@@ -54,28 +56,21 @@ _per_tx: weakref.WeakKeyDictionary[Any, dict[str, _Selection | None]] = weakref.
 class _Selection:
     """What a domain's enabled configuration puts in its events."""
 
-    def __init__(self, config: dict[str, Any], all_fields: list[dict[str, Any]]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         included = config.get("includedData") or {}
         case_data = included.get("caseData") or {}
         self.include_content = bool((included.get("relatedItemData") or {}).get("includeContent"))
-        live = {f["field_id"]: f for f in all_fields if not f["deleted"]}
+        self.field_ids = [f["id"] for f in case_data.get("fields") or []]
         auto = case_data.get("autoIncludeFields")
-        ids = {f["id"] for f in case_data.get("fields") or [] if f["id"] in live}
-        if auto == "All":
-            ids |= set(live)
-        elif auto in ("System", "Custom"):
-            ids |= {fid for fid, f in live.items() if f["namespace"] == auto}
-        self.field_ids = ids
+        # Namespaces whose every field is included; deleted fields are dropped in the query.
+        self.namespaces = ["System", "Custom"] if auto == "All" else [auto] if auto in ("System", "Custom") else []
 
 
 def _selection(tx: Tx, domain_id: str) -> _Selection | None:
     cache = _per_tx.setdefault(tx, {})
     if domain_id not in cache:
         config = tx.get_event_config(domain_id)
-        if not config or not config.get("enabled"):
-            cache[domain_id] = None
-        else:
-            cache[domain_id] = _Selection(config, tx.all_fields(domain_id))
+        cache[domain_id] = _Selection(config) if config and config.get("enabled") else None
     return cache[domain_id]
 
 
@@ -105,11 +100,10 @@ def _case_body(tx: Tx, sel: _Selection, domain_id: str, case_id: str) -> dict[st
     if case is None:
         return None
     fields: dict[str, Any] = {}
-    if sel.field_ids:
-        for r in tx.get_case_value_rows(domain_id, case_id, sorted(sel.field_ids)):
-            value = from_row(r["type"], r)
-            if "emptyValue" not in value:
-                fields[r["field_id"]] = {"value": value}
+    for r in tx.event_case_values(domain_id, case_id, sel.field_ids, sel.namespaces):
+        value = from_row(r["type"], r)
+        if "emptyValue" not in value:
+            fields[r["field_id"]] = {"value": value}
     return {
         "caseId": case_id,
         "templateId": case["template_id"],

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
 from opencases.store import schema as s
@@ -27,6 +28,12 @@ _IN_CASE = (_c.c.domain_id == bindparam("domain_id"), _c.c.case_id == bindparam(
 _CASE_EXISTS = Prepared(select(_c.c.case_id).where(*_IN_CASE))
 _GET_CASE = Prepared(select(_c).where(*_IN_CASE))
 _GET_CASE_FOR_UPDATE = Prepared(select(_c).where(*_IN_CASE).with_for_update())
+_d = s.domains
+_CASE_IN_DOMAIN = Prepared(
+    select(_d.c.account, _d.c.region, _c.c.case_id, _c.c.template_id)
+    .select_from(_d.outerjoin(_c, and_(_c.c.domain_id == _d.c.domain_id, _c.c.case_id == bindparam("case_id"))))
+    .where(_d.c.domain_id == bindparam("domain_id"))
+)
 _GET_CASES = Prepared(
     select(_c).where(_c.c.domain_id == bindparam("domain_id"), _c.c.case_id.in_(bindparam("ids", expanding=True))),
     expanding=("ids",),
@@ -38,13 +45,42 @@ _RELATED_ITEM_EXISTS = Prepared(
         _r.c.related_item_id == bindparam("related_item_id"),
     )
 )
-# Every value of a case with its field's type (the type decides which column holds the
-# value); a case holds at most one row per field, so callers wanting some fields filter these.
-_CASE_VALUE_ROWS = Prepared(
+# Values of a case with their field's type (the type decides which column holds the value).
+_VALUE_ROWS = (
     select(_v.c.field_id, _f.c.type, *(_v.c[c] for c in VALUE_COLUMNS))
     .join(_f, and_(_f.c.domain_id == _v.c.domain_id, _f.c.field_id == _v.c.field_id))
     .where(_v.c.domain_id == bindparam("domain_id"), _v.c.case_id == bindparam("case_id"))
     .order_by(_v.c.field_id)
+)
+_CASE_VALUE_ROWS = Prepared(_VALUE_ROWS)
+_CASE_VALUE_ROWS_OF = Prepared(
+    _VALUE_ROWS.where(_v.c.field_id.in_(bindparam("ids", expanding=True))), expanding=("ids",)
+)
+# Up to this many fields are looked up by id; for more, all of the case's values are read
+# and filtered (a case holds one row per field that has a value).
+_FEW_FIELDS = 16
+# GetCase's read in one statement: the domain's owner, the case's template and the values of
+# some fields; one row per value found, or one row of NULLs past the domain's columns.
+_CASE_WITH_VALUES = Prepared(
+    select(
+        _d.c.account, _d.c.region, _c.c.case_id, _c.c.template_id,
+        _v.c.field_id, _f.c.type, *(_v.c[c] for c in VALUE_COLUMNS),
+    )
+    .select_from(
+        _d.outerjoin(_c, and_(_c.c.domain_id == _d.c.domain_id, _c.c.case_id == bindparam("case_id")))
+        .outerjoin(
+            _v,
+            and_(
+                _v.c.domain_id == _c.c.domain_id,
+                _v.c.case_id == _c.c.case_id,
+                _v.c.field_id.in_(bindparam("ids", expanding=True)),
+            ),
+        )
+        .outerjoin(_f, and_(_f.c.domain_id == _v.c.domain_id, _f.c.field_id == _v.c.field_id))
+    )
+    .where(_d.c.domain_id == bindparam("domain_id"))
+    .order_by(_v.c.field_id),
+    expanding=("ids",),
 )
 _GET_CASE_TEXT = Prepared(
     select(s.case_text.c.body).where(
@@ -67,13 +103,15 @@ _LIST_AUDIT_EVENTS_AFTER = Prepared(
 
 class CaseRepo:
     conn: Connection
+    dbapi_connection: Any
+    sa_dialect: Dialect
 
     def case_exists(self, domain_id: str, case_id: str) -> bool:
-        return _CASE_EXISTS.first(self.conn, {"domain_id": domain_id, "case_id": case_id}) is not None
+        return _CASE_EXISTS.first(self, {"domain_id": domain_id, "case_id": case_id}) is not None
 
     def related_item_exists(self, domain_id: str, case_id: str, related_item_id: str) -> bool:
         params = {"domain_id": domain_id, "case_id": case_id, "related_item_id": related_item_id}
-        return _RELATED_ITEM_EXISTS.first(self.conn, params) is not None
+        return _RELATED_ITEM_EXISTS.first(self, params) is not None
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -93,13 +131,48 @@ class CaseRepo:
     def get_case(self, domain_id: str, case_id: str, for_update: bool = False) -> dict[str, Any] | None:
         """The case row; `for_update` takes a row lock on PostgreSQL (SQLite writers are serialized)."""
         q = _GET_CASE_FOR_UPDATE if for_update else _GET_CASE
-        return q.first(self.conn, {"domain_id": domain_id, "case_id": case_id})
+        return q.first(self, {"domain_id": domain_id, "case_id": case_id})
+
+    def get_case_in_domain(
+        self, domain_id: str, case_id: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(domain, case) in one query, for reads that check the domain and then need a case's
+        template at most: the domain as {domain_id, account, region} (None if there is none),
+        the case as {case_id, template_id} (None if the domain holds no such case)."""
+        r = _CASE_IN_DOMAIN.first(self, {"domain_id": domain_id, "case_id": case_id})
+        if r is None:
+            return None, None
+        domain = {"domain_id": domain_id, "account": r["account"], "region": r["region"]}
+        if r["case_id"] is None:
+            return domain, None
+        return domain, {"case_id": r["case_id"], "template_id": r["template_id"]}
+
+    def get_case_with_values(
+        self, domain_id: str, case_id: str, field_ids: list[str]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[dict[str, Any]]]:
+        """get_case_in_domain() and get_case_value_rows(field_ids) together (in one statement
+        when the fields are few): (domain, case, value rows)."""
+        ids = unique(field_ids)
+        if not ids or len(ids) > _FEW_FIELDS:
+            domain, case = self.get_case_in_domain(domain_id, case_id)
+            rows = self.get_case_value_rows(domain_id, case_id, ids) if case is not None else []
+            return domain, case, rows
+        found = _CASE_WITH_VALUES.rows(self, {"domain_id": domain_id, "case_id": case_id, "ids": ids})
+        if not found:
+            return None, None, []
+        first = found[0]
+        domain = {"domain_id": domain_id, "account": first["account"], "region": first["region"]}
+        if first["case_id"] is None:
+            return domain, None, []
+        case = {"case_id": first["case_id"], "template_id": first["template_id"]}
+        # A value whose field row is missing is not returned (get_case_value_rows joins).
+        return domain, case, [r for r in found if r["type"] is not None]
 
     def get_cases(self, domain_id: str, case_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = unique(case_ids)
         if not ids:
             return {}
-        return {r["case_id"]: r for r in _GET_CASES.rows(self.conn, {"domain_id": domain_id, "ids": ids})}
+        return {r["case_id"]: r for r in _GET_CASES.rows(self, {"domain_id": domain_id, "ids": ids})}
 
     def get_cases_by_reference(self, domain_id: str, reference_keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Cases keyed by reference_key (the upper-cased reference number)."""
@@ -130,11 +203,16 @@ class CaseRepo:
     ) -> list[dict[str, Any]]:
         """Value rows with the field's `type` (the type decides which column holds the value),
         in field id order; all of the case's, or those of `field_ids`."""
-        rows = _CASE_VALUE_ROWS.rows(self.conn, {"domain_id": domain_id, "case_id": case_id})
+        params: dict[str, Any] = {"domain_id": domain_id, "case_id": case_id}
         if field_ids is None:
-            return rows
-        wanted = set(field_ids)
-        return [r for r in rows if r["field_id"] in wanted]
+            return _CASE_VALUE_ROWS.rows(self, params)
+        ids = unique(field_ids)
+        if not ids:
+            return []
+        if len(ids) <= _FEW_FIELDS:
+            return _CASE_VALUE_ROWS_OF.rows(self, params | {"ids": ids})
+        wanted = set(ids)
+        return [r for r in _CASE_VALUE_ROWS.rows(self, params) if r["field_id"] in wanted]
 
     def put_case_values(self, domain_id: str, case_id: str, columns: dict[str, dict[str, Any]]) -> None:
         """Set values: `columns` maps field id -> {s_value, n_value, b_value, u_value}."""
@@ -166,7 +244,7 @@ class CaseRepo:
             self.conn.execute(insert(t).values(domain_id=domain_id, case_id=case_id, body=body))
 
     def get_case_text(self, domain_id: str, case_id: str) -> str | None:
-        r = _GET_CASE_TEXT.first(self.conn, {"domain_id": domain_id, "case_id": case_id})
+        r = _GET_CASE_TEXT.first(self, {"domain_id": domain_id, "case_id": case_id})
         return r["body"] if r is not None else None
 
     # -- contacts --------------------------------------------------------------------------
@@ -202,7 +280,7 @@ class CaseRepo:
             raise UniqueViolation("idempotency") from exc
 
     def get_idempotency(self, domain_id: str, operation: str, token: str) -> dict[str, Any] | None:
-        return _GET_IDEMPOTENCY.first(self.conn, {"domain_id": domain_id, "operation": operation, "token": token})
+        return _GET_IDEMPOTENCY.first(self, {"domain_id": domain_id, "operation": operation, "token": token})
 
     def set_idempotency_response(self, domain_id: str, operation: str, token: str, response: Any) -> None:
         t = s.idempotency
@@ -221,5 +299,5 @@ class CaseRepo:
     ) -> list[dict[str, Any]]:
         params = {"domain_id": domain_id, "case_id": case_id, "limit": limit}
         if after_seq is None:
-            return _LIST_AUDIT_EVENTS.rows(self.conn, params)
-        return _LIST_AUDIT_EVENTS_AFTER.rows(self.conn, params | {"after_seq": after_seq})
+            return _LIST_AUDIT_EVENTS.rows(self, params)
+        return _LIST_AUDIT_EVENTS_AFTER.rows(self, params | {"after_seq": after_seq})

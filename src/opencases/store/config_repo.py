@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.engine import Dialect
 
 from opencases.store import schema as s
 from opencases.store.prepared import Prepared, unique
@@ -77,13 +78,15 @@ _GET_TAGS = Prepared(
 
 class ConfigRepo:
     conn: Connection
+    dbapi_connection: Any
+    sa_dialect: Dialect
 
     # -- domains ---------------------------------------------------------------------------
     def insert_domain(self, row: dict[str, Any]) -> None:
         self._insert(s.domains, row)
 
     def get_domain(self, domain_id: str) -> dict[str, Any] | None:
-        return _GET_DOMAIN.first(self.conn, {"domain_id": domain_id})
+        return _GET_DOMAIN.first(self, {"domain_id": domain_id})
 
     def count_domains(self, account: str, region: str) -> int:
         q = select(func.count()).where(s.domains.c.account == account, s.domains.c.region == region)
@@ -108,13 +111,13 @@ class ConfigRepo:
         self._insert(s.fields, row)
 
     def get_field(self, domain_id: str, field_id: str) -> dict[str, Any] | None:
-        return _GET_FIELD.first(self.conn, {"domain_id": domain_id, "item_id": field_id})
+        return _GET_FIELD.first(self, {"domain_id": domain_id, "item_id": field_id})
 
     def get_fields(self, domain_id: str, field_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = unique(field_ids)
         if not ids:
             return {}
-        return {r["field_id"]: r for r in _GET_FIELDS.rows(self.conn, {"domain_id": domain_id, "ids": ids})}
+        return {r["field_id"]: r for r in _GET_FIELDS.rows(self, {"domain_id": domain_id, "ids": ids})}
 
     def all_fields(self, domain_id: str) -> list[dict[str, Any]]:
         t = s.fields
@@ -144,7 +147,7 @@ class ConfigRepo:
 
     # -- field options ---------------------------------------------------------------------
     def get_options(self, domain_id: str, field_id: str) -> dict[str, dict[str, Any]]:
-        rows = _GET_OPTIONS.rows(self.conn, {"domain_id": domain_id, "field_id": field_id})
+        rows = _GET_OPTIONS.rows(self, {"domain_id": domain_id, "field_id": field_id})
         return {r["value"]: r for r in rows}
 
     def upsert_option(self, row: dict[str, Any], exists: bool) -> None:
@@ -173,14 +176,14 @@ class ConfigRepo:
         self._insert(CONFIG_TABLES[kind][0], row)
 
     def get_config(self, kind: str, domain_id: str, item_id: str) -> dict[str, Any] | None:
-        return _GET_CONFIG[kind].first(self.conn, {"domain_id": domain_id, "item_id": item_id})
+        return _GET_CONFIG[kind].first(self, {"domain_id": domain_id, "item_id": item_id})
 
     def get_configs(self, kind: str, domain_id: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         id_col = CONFIG_TABLES[kind][1]
         wanted = unique(ids)
         if not wanted:
             return {}
-        return {r[id_col]: r for r in _GET_CONFIGS[kind].rows(self.conn, {"domain_id": domain_id, "ids": wanted})}
+        return {r[id_col]: r for r in _GET_CONFIGS[kind].rows(self, {"domain_id": domain_id, "ids": wanted})}
 
     def update_config(self, kind: str, domain_id: str, item_id: str, values: dict[str, Any]) -> None:
         t, id_col = CONFIG_TABLES[kind]
@@ -222,7 +225,7 @@ class ConfigRepo:
 
     # -- tags ------------------------------------------------------------------------------
     def get_tags(self, arn: str) -> dict[str, str]:
-        return {r["key"]: r["value"] for r in _GET_TAGS.rows(self.conn, {"arn": arn})}
+        return {r["key"]: r["value"] for r in _GET_TAGS.rows(self, {"arn": arn})}
 
     def put_tags(self, arn: str, domain_id: str, tags: dict[str, str]) -> None:
         t = s.tags

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 
 def normalize_url(url: str) -> str:
@@ -63,13 +63,26 @@ def _configure_sqlite(engine: Engine, memory: bool, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("opencases_write", False)
-        # Straight on the DBAPI connection: through exec_driver_sql this statement cost as
-        # much as the reads of a GetCase together.
         dbapi_conn = conn.connection.dbapi_connection
         assert dbapi_conn is not None
-        cursor = dbapi_conn.cursor()
-        cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        immediate = conn.get_execution_options().get("opencases_write", False)
+        if not immediate and dbapi_conn.in_transaction:
+            return  # the read transaction Store.read() began on this connection
+        _execute(dbapi_conn, "BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_sqlite_read(dbapi_conn: Any) -> None:
+    """BEGIN a read transaction on a SQLite DBAPI connection (Store.read())."""
+    dbapi_conn.execute("BEGIN")  # sqlite3's shortcut: a cursor of its own
+
+
+def _execute(dbapi_conn: Any, sql: str) -> None:
+    # Straight on the DBAPI connection: through exec_driver_sql a BEGIN cost as much as the
+    # reads of a GetCase together.
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
         cursor.close()
 
 
@@ -81,10 +94,27 @@ class Database:
         self.engine = make_engine(self.url, sqlite_synchronous)
         self.dialect = self.engine.dialect.name
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        # An in-memory database is one connection (StaticPool): reads use it without checking
+        # it in and out of that pool of one every time.
+        self._single = isinstance(self.engine.pool, StaticPool)
+        self._held: PoolProxiedConnection | None = None
+        self._held_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    def reader(self) -> tuple[PoolProxiedConnection, bool]:
+        """A pooled DBAPI connection for Store.read(), and whether the reader must close it."""
+        if not self._single:
+            return self.engine.raw_connection(), True
+        held = self._held
+        if held is None:
+            with self._held_lock:
+                if self._held is None:
+                    self._held = self.engine.raw_connection()
+                held = self._held
+        return held, False
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -100,9 +130,14 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only snapshot (one transaction, so multi-statement reads agree)."""
+        """A read-only snapshot (one transaction, so multi-statement reads agree). Store.read()
+        has a leaner one of its own."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
     def dispose(self) -> None:
+        with self._held_lock:
+            if self._held is not None:
+                self._held.close()
+                self._held = None
         self.engine.dispose()

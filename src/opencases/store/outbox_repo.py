@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, func, insert, or_, select, update
 
 from opencases.store import schema as s
 
@@ -27,6 +27,30 @@ from opencases.store import schema as s
 OUTBOX_WRITTEN = "opencases_outbox_written"
 
 PENDING, DEAD = "pending", "dead"
+
+
+def _event_values(by_id: bool, by_namespace: bool) -> Select[Any]:
+    v, f = s.case_values, s.fields
+    wanted = []
+    if by_id:
+        wanted.append(v.c.field_id.in_(bindparam("ids", expanding=True)))
+    if by_namespace:
+        wanted.append(f.c.namespace.in_(bindparam("spaces", expanding=True)))
+    return (
+        select(v.c.field_id, f.c.type, v.c.s_value, v.c.n_value, v.c.b_value, v.c.u_value)
+        .join(f, and_(f.c.domain_id == v.c.domain_id, f.c.field_id == v.c.field_id))
+        .where(
+            v.c.domain_id == bindparam("domain_id"),
+            v.c.case_id == bindparam("case_id"),
+            f.c.deleted.is_(False),
+            or_(*wanted),
+        )
+        .order_by(v.c.field_id)
+    )
+
+
+# Built once: building the statement cost more than running it (it runs for every event).
+_EVENT_VALUES = {(i, n): _event_values(i, n) for i in (False, True) for n in (False, True) if i or n}
 
 
 class OutboxRepo:
@@ -43,6 +67,17 @@ class OutboxRepo:
         )
         self.conn.info[OUTBOX_WRITTEN] = True
 
+    def event_case_values(
+        self, domain_id: str, case_id: str, field_ids: list[str], namespaces: list[str]
+    ) -> list[dict[str, Any]]:
+        """A case's value rows (with the field `type`) for the fields an event publishes: those
+        listed plus every field of the given namespaces ("System", "Custom"); never deleted ones."""
+        if not field_ids and not namespaces:
+            return []
+        q = _EVENT_VALUES[(bool(field_ids), bool(namespaces))]
+        params = {"domain_id": domain_id, "case_id": case_id, "ids": field_ids, "spaces": namespaces}
+        return [dict(r._mapping) for r in self.conn.execute(q, params)]
+
     def claim_outbox(
         self, worker: str, now_ms: int, lease_ms: int, limit: int, window: int
     ) -> list[dict[str, Any]]:
@@ -52,7 +87,9 @@ class OutboxRepo:
         blocked still take a place in it, so it should be a few times `limit`.
         """
         t = s.outbox
-        q = select(t).where(t.c.state == PENDING).order_by(t.c.seq).limit(window)
+        # The window without payloads: most of its rows are only looked at.
+        cols = (t.c.seq, t.c.order_key, t.c.next_attempt_ms, t.c.claimed_until_ms)
+        q = select(*cols).where(t.c.state == PENDING).order_by(t.c.seq).limit(window)
         postgres = self.dialect == "postgresql"
         if postgres:
             q = q.with_for_update(skip_locked=True)
@@ -85,13 +122,15 @@ class OutboxRepo:
             chosen.append(r)
             if len(chosen) >= limit:
                 break
-        if chosen:
-            self.conn.execute(
-                update(t)
-                .where(t.c.seq.in_([r["seq"] for r in chosen]))
-                .values(claimed_by=worker, claimed_until_ms=now_ms + lease_ms)
-            )
-        return chosen
+        if not chosen:
+            return []
+        leased = self.conn.execute(
+            update(t)
+            .where(t.c.seq.in_([r["seq"] for r in chosen]))
+            .values(claimed_by=worker, claimed_until_ms=now_ms + lease_ms)
+            .returning(*t.c)
+        )
+        return sorted((dict(r._mapping) for r in leased), key=lambda r: r["seq"])
 
     def next_outbox_due_ms(self) -> int | None:
         """The earliest next_attempt_ms of a pending row (None when nothing is pending)."""

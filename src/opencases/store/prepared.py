@@ -7,26 +7,34 @@ and its values, a template, tags) are a few primary-key lookups that take the da
 microsecond or two, so for them that machinery was most of the cost of a GetCase.
 
 A `Prepared` holds a Core statement whose values are `bindparam()`s (expanding ones for
-`IN` lists). On first use with a dialect it is compiled with SQLAlchemy's own compiler
+`IN` lists). On first use with a dialect it is compiled by SQLAlchemy's own compiler
 (`construct_expanded_state`, once per list length), so the SQL text, parameter style and
 bind casts are exactly what SQLAlchemy would send. Rows come back as dicts keyed by column
-name, converted by the column types' result processors, the same values `dict(row._mapping)`
-gives. It runs inside the caller's transaction on the same DBAPI connection.
-
-Not for statements with SQL functions on the result side or duplicate column names.
+name, converted by the column types' result processors: the values `dict(row._mapping)`
+gives. It runs in the caller's transaction (a Tx), on its DBAPI connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from operator import itemgetter
+from typing import Any, Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Executable
 
-# Lists longer than this are not worth a cached compilation per length.
+# IN lists longer than this run through SQLAlchemy rather than get a compilation per length.
 MAX_EXPANDED = 64
+
+Args = Callable[[Mapping[str, Any]], Any]
+
+
+class Runner(Protocol):
+    """What a statement runs on: the store's Tx."""
+
+    conn: Connection  # for what SQLAlchemy runs itself (long IN lists)
+    dbapi_connection: Any
+    sa_dialect: Dialect
 
 
 class _Sentinel:
@@ -40,70 +48,76 @@ class _Sentinel:
 
 
 class _Compiled:
-    __slots__ = ("sql", "positional", "sources", "bind_processors", "keys", "processors")
+    __slots__ = ("sql", "args", "sqlite", "keys", "processors")
 
-    def __init__(self, sql: str, positional: bool, sources: tuple[tuple[str, str | None, Any], ...],
-                 bind_processors: dict[str, Callable[[Any], Any]]) -> None:
+    def __init__(self, sql: str, args: Args, sqlite: bool) -> None:
         self.sql = sql
-        self.positional = positional
-        # In SQL order: (driver parameter name, our parameter name, list index or None), or
-        # (driver parameter name, None, fixed value).
-        self.sources = sources
-        self.bind_processors = bind_processors
-        # Filled at the first execution, from the cursor description (as SQLAlchemy does).
+        self.args = args  # params -> what the driver takes (a tuple or a dict)
+        self.sqlite = sqlite
+        # Set at the first execution, from the cursor description (as SQLAlchemy does).
         self.keys: tuple[str, ...] | None = None
-        self.processors: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
+        self.processors: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
 
 
 class Prepared:
-    """A read statement built once; `rows()` / `first()` run it in a Connection's transaction."""
+    """A read statement built once; `rows()` / `first()` run it in a Tx."""
 
     __slots__ = ("statement", "expanding", "_compiled", "_columns")
 
-    def __init__(self, statement: Executable, expanding: Sequence[str] = ()) -> None:
+    def __init__(self, statement: Select[Any], expanding: Sequence[str] = ()) -> None:
         self.statement = statement
         self.expanding = tuple(expanding)
-        self._compiled: dict[tuple[Any, ...], _Compiled] = {}
-        self._columns: list[Any] = list(getattr(statement, "selected_columns", ()))
+        self._compiled: dict[Any, _Compiled] = {}
+        self._columns: list[Any] = list(statement.selected_columns)
 
-    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        compiled = self._for(conn.dialect, params)
-        if compiled is None:
-            return [dict(r._mapping) for r in conn.execute(self.statement, dict(params))]
-        args = self._args(compiled, params)
-        cursor = _dbapi(conn).cursor()
-        try:
-            cursor.execute(compiled.sql, args)
-            if compiled.keys is None:
-                self._describe(compiled, conn.dialect, cursor.description)
-            fetched = cursor.fetchall()
-        finally:
-            cursor.close()
+    def rows(self, tx: Runner, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        dialect = tx.sa_dialect
+        if self.expanding:
+            compiled = self._expanded(dialect, params)
+            if compiled is None:
+                return [dict(r._mapping) for r in tx.conn.execute(self.statement, dict(params))]
+        else:
+            compiled = self._compiled.get(type(dialect))
+            if compiled is None:
+                compiled = self._compiled[type(dialect)] = self._compile(dialect, params)
         keys = compiled.keys
-        assert keys is not None
-        if not compiled.processors:
-            return [dict(zip(keys, row, strict=True)) for row in fetched]
-        out = []
-        for row in fetched:
-            values = list(row)
-            for i, process in compiled.processors:
-                values[i] = process(values[i])
-            out.append(dict(zip(keys, values, strict=True)))
+        if keys is not None and compiled.sqlite:
+            # sqlite3's shortcut (its cursor holds nothing once the rows are fetched).
+            fetched = tx.dbapi_connection.execute(compiled.sql, compiled.args(params)).fetchall()
+        else:
+            cursor = tx.dbapi_connection.cursor()
+            try:
+                cursor.execute(compiled.sql, compiled.args(params))
+                if compiled.keys is None:
+                    self._describe(compiled, dialect, cursor.description)
+                fetched = cursor.fetchall()
+            finally:
+                cursor.close()
+            keys = compiled.keys
+            assert keys is not None
+        out = [dict(zip(keys, row, strict=False)) for row in fetched]  # same length: see _describe
+        for key, process in compiled.processors:
+            for row in out:
+                value = row[key]
+                if value is not None:  # result processors pass NULL through
+                    row[key] = process(value)
         return out
 
-    def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
-        rows = self.rows(conn, params)
+    def first(self, tx: Runner, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        rows = self.rows(tx, params)
         return rows[0] if rows else None
 
     # -- compilation ---------------------------------------------------------------------
-    def _for(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled | None:
-        if self.expanding:
-            lengths = tuple(len(params[name]) for name in self.expanding)
-            if max(lengths, default=0) > MAX_EXPANDED or min(lengths, default=1) == 0:
-                return None  # SQLAlchemy's own path (an empty IN needs its special rendering)
-            key: tuple[Any, ...] = (type(dialect), lengths)
+    def _expanded(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled | None:
+        if len(self.expanding) == 1:
+            lengths: Any = len(params[self.expanding[0]])
+            shortest = longest = lengths
         else:
-            key = (type(dialect),)
+            lengths = tuple(len(params[name]) for name in self.expanding)
+            shortest, longest = min(lengths), max(lengths)
+        if longest > MAX_EXPANDED or shortest == 0:
+            return None  # SQLAlchemy's own path (an empty IN needs its special rendering)
+        key = (type(dialect), lengths)
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compiled[key] = self._compile(dialect, params)
@@ -123,15 +137,17 @@ class Prepared:
         names = state.positiontup if compiler.positional else list(state.parameters)
         if names is None:
             raise RuntimeError("a positional statement without a parameter order")
+        # In SQL order: (driver name, our name, list index or None), or (driver name, None,
+        # fixed value) for a value the statement carries (the OFFSET 0 SQLite adds to a LIMIT).
         sources: list[tuple[str, str | None, Any]] = []
         for driver_name in names:
             value = state.parameters[driver_name]
             if isinstance(value, _Sentinel):
                 sources.append((driver_name, value.name, value.index))
             else:
-                # A value fixed in the statement, e.g. the OFFSET 0 SQLite adds to a bound LIMIT.
                 sources.append((driver_name, None, value))
-        return _Compiled(state.statement, compiler.positional, tuple(sources), dict(state.processors))
+        args = _args_builder(sources, dict(state.processors), compiler.positional)
+        return _Compiled(state.statement, args, dialect.name == "sqlite")
 
     def _describe(self, compiled: _Compiled, dialect: Dialect, description: Sequence[Any]) -> None:
         if len(description) != len(self._columns):
@@ -140,38 +156,58 @@ class Prepared:
         if len(set(keys)) != len(keys):
             raise RuntimeError(f"duplicate result column names: {keys}")
         processors = []
-        for i, (column, desc) in enumerate(zip(self._columns, description, strict=True)):
+        for key, column, desc in zip(keys, self._columns, description, strict=True):
             process = column.type.dialect_impl(dialect).result_processor(dialect, desc[1])
             if process is not None:
-                processors.append((i, process))
+                processors.append((key, process))
         compiled.processors = tuple(processors)
         compiled.keys = keys
 
-    @staticmethod
-    def _args(compiled: _Compiled, params: Mapping[str, Any]) -> Any:
+
+def _args_builder(
+    sources: list[tuple[str, str | None, Any]], bind_processors: dict[str, Callable[[Any], Any]], positional: bool
+) -> Args:
+    """A function from our params to the driver's parameters, as cheap as the case allows."""
+    simple = not bind_processors and all(name is not None and index is None for _, name, index in sources)
+    if simple and positional:
+        names = [name for _, name, _ in sources if name is not None]
+        if not names:
+            return lambda params: ()
+        if len(names) == 1:
+            only = names[0]
+            return lambda params: (params[only],)
+        return itemgetter(*names)
+
+    if not bind_processors and positional:
+        # (name, index): params[name], params[name][index], or the fixed value `index`.
+        plan = tuple((name, index) for _, name, index in sources)
+
+        def build_positional(params: Mapping[str, Any]) -> Any:
+            return tuple(
+                [
+                    index if name is None else params[name] if index is None else params[name][index]
+                    for name, index in plan
+                ]
+            )
+
+        return build_positional
+
+    def build(params: Mapping[str, Any]) -> Any:
         values = []
-        for _, name, index in compiled.sources:
+        for driver_name, name, index in sources:
             if name is None:
-                values.append(index)  # the fixed value
+                value = index  # the fixed value
             elif index is None:
-                values.append(params[name])
+                value = params[name]
             else:
-                values.append(params[name][index])
-        if compiled.bind_processors:
-            values = [
-                compiled.bind_processors[driver](v) if driver in compiled.bind_processors else v
-                for (driver, _, _), v in zip(compiled.sources, values, strict=True)
-            ]
-        if compiled.positional:
+                value = params[name][index]
+            process = bind_processors.get(driver_name)
+            values.append(value if process is None else process(value))
+        if positional:
             return tuple(values)
-        return {driver: v for (driver, _, _), v in zip(compiled.sources, values, strict=True)}
+        return {driver_name: v for (driver_name, _, _), v in zip(sources, values, strict=True)}
 
-
-def _dbapi(conn: Connection) -> Any:
-    dbapi_connection = conn.connection.dbapi_connection
-    if dbapi_connection is None:  # pragma: no cover - a live Connection always has one
-        raise RuntimeError("the connection is closed")
-    return dbapi_connection
+    return build
 
 
 def unique(values: Iterable[str]) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Dialect
 
 from opencases.store import schema as s
 from opencases.store.prepared import Prepared
@@ -26,6 +27,8 @@ _CASE_RELATED_ITEMS_OF_TYPES = Prepared(
 class RelatedRepo:
     conn: Connection
     dialect: str
+    dbapi_connection: Any
+    sa_dialect: Dialect
 
     def savepoint(self) -> Any:
         """A nested transaction: leaving it by an exception undoes only its own writes."""
@@ -37,7 +40,7 @@ class RelatedRepo:
 
     def get_related_item(self, domain_id: str, case_id: str, related_item_id: str) -> dict[str, Any] | None:
         params = {"domain_id": domain_id, "case_id": case_id, "related_item_id": related_item_id}
-        return _GET_RELATED_ITEM.first(self.conn, params)
+        return _GET_RELATED_ITEM.first(self, params)
 
     def update_related_item(self, domain_id: str, related_item_id: str, values: dict[str, Any]) -> None:
         t = s.related_items
@@ -74,11 +77,11 @@ class RelatedRepo:
         """All items of a case (optionally of some types), newest association first."""
         params: dict[str, Any] = {"domain_id": domain_id, "case_id": case_id}
         if types is None:
-            return _CASE_RELATED_ITEMS.rows(self.conn, params)
+            return _CASE_RELATED_ITEMS.rows(self, params)
         wanted = list(types)
         if not wanted:
             return []
-        return _CASE_RELATED_ITEMS_OF_TYPES.rows(self.conn, params | {"types": wanted})
+        return _CASE_RELATED_ITEMS_OF_TYPES.rows(self, params | {"types": wanted})
 
     # -- tags of related items (their ARN embeds the case id, so a moved item is re-keyed) --
     def rekey_tags(self, old_arn: str, new_arn: str) -> None:

@@ -279,10 +279,10 @@ def field_sort_queries(
         )
         if after is not None:
             value, case_id = after[0], after[1]
-            beyond = value_col < value if key.descending else value_col > value
+            beyond = sort_col < value if key.descending else sort_col > value
             tie = sv.c.case_id < case_id if id_desc else sv.c.case_id > case_id
-            q = q.where(or_(beyond, and_(value_col == value, tie)))
-        order = [value_col.desc(), sv.c.case_id.desc()] if key.descending else [value_col.asc(), sv.c.case_id.asc()]
+            q = q.where(or_(beyond, and_(sort_col == value, tie)))
+        order = [sort_col.desc(), sv.c.case_id.desc()] if key.descending else [sort_col.asc(), sv.c.case_id.asc()]
         queries.append(q.order_by(*order).limit(limit))
     present = select(literal(1)).where(
         V.c.domain_id == domain_id, V.c.case_id == C.c.case_id, V.c.field_id == key.field_id

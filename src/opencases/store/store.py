@@ -4,26 +4,84 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import Dialect
+from sqlalchemy.pool import PoolProxiedConnection
 
 from opencases.store import migrate
 from opencases.store.admin_repo import AdminRepo
 from opencases.store.bulk_repo import BulkRepo
 from opencases.store.case_repo import CaseRepo
 from opencases.store.config_repo import ConfigRepo
-from opencases.store.db import Database
+from opencases.store.db import Database, begin_sqlite_read
 from opencases.store.outbox_repo import OutboxRepo
 from opencases.store.related_repo import RelatedRepo
 from opencases.store.search_repo import SearchRepo
 
 
 class Tx(ConfigRepo, CaseRepo, BulkRepo, RelatedRepo, SearchRepo, AdminRepo, OutboxRepo):
-    """One database transaction; every method reads or writes within it."""
+    """One database transaction; every method reads or writes within it.
+
+    `conn` is the SQLAlchemy Connection; `dbapi_connection` and `sa_dialect` are what the
+    prepared statements (prepared.py) run on.
+    """
 
     def __init__(self, conn: Connection, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
+        self.dbapi_connection: Any = conn.connection.dbapi_connection
+        self.sa_dialect: Dialect = conn.dialect
+
+
+class _ReadTx(Tx):
+    """Store.read()'s transaction, on a pooled DBAPI connection: most reads run only prepared
+    statements, so the SQLAlchemy Connection (`conn`) is made on first use, on the same
+    DBAPI connection and database transaction."""
+
+    def __init__(self, engine: Engine, pooled: PoolProxiedConnection, owned: bool, dialect: str) -> None:
+        self.dialect = dialect
+        self.dbapi_connection = pooled.dbapi_connection
+        self.sa_dialect = engine.dialect
+        self._engine = engine
+        self._pooled = pooled
+        self._owned = owned  # False: the in-memory database's one connection, kept by Database
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached while `conn` is not yet an instance attribute.
+        if name != "conn":
+            raise AttributeError(name)
+        # Not owned: a checkout of its own, which a pool of one gives on the same connection.
+        conn = Connection(self._engine, connection=self._pooled) if self._owned else self._engine.connect()
+        self.conn = conn
+        return conn
+
+    def end(self, commit: bool) -> None:
+        conn = self.__dict__.get("conn")
+        if conn is None:
+            try:
+                if commit:
+                    self.dbapi_connection.commit()
+                else:
+                    self.dbapi_connection.rollback()
+            finally:
+                if self._owned:
+                    self._pooled.close()
+            return
+        # SQLAlchemy began a transaction of its own on the open one; it ends both.
+        try:
+            if conn.in_transaction():
+                if commit:
+                    conn.commit()
+                else:
+                    conn.rollback()
+            elif commit:
+                self.dbapi_connection.commit()
+            else:
+                self.dbapi_connection.rollback()
+        finally:
+            conn.close()
 
 
 class Store:
@@ -42,10 +100,38 @@ class Store:
         with self.db.write() as conn:
             yield Tx(conn, self.db.dialect)
 
-    @contextmanager
-    def read(self) -> Iterator[Tx]:
-        with self.db.read() as conn:
-            yield Tx(conn, self.db.dialect)
+    def read(self) -> ReadTx:
+        """`with store.read() as tx:` one read-only transaction (one snapshot, so multi-statement
+        reads agree); commits on success, rolls back on any exception."""
+        return ReadTx(self.db)
 
     def close(self) -> None:
         self.db.dispose()
+
+
+class ReadTx:
+    """Store.read()'s context manager. The transaction is begun and ended on the DBAPI
+    connection (SQLite: `BEGIN`; PostgreSQL: the driver's implicit begin), which costs a
+    fraction of SQLAlchemy's begin and commit. A class, not a generator: it runs for every
+    read request."""
+
+    __slots__ = ("_db", "_tx")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __enter__(self) -> Tx:
+        db = self._db
+        pooled, owned = db.reader()
+        try:
+            if db.is_sqlite:
+                begin_sqlite_read(pooled.dbapi_connection)
+        except BaseException:
+            if owned:
+                pooled.close()
+            raise
+        tx = self._tx = _ReadTx(db.engine, pooled, owned, db.dialect)
+        return tx
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        self._tx.end(commit=exc_type is None)

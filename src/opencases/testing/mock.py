@@ -1,16 +1,32 @@
 """mock_connectcases(): serve every botocore `connectcases` client in process, no network.
 
-How it reaches clients. botocore emits `before-send.connectcases.<Operation>` with the signed,
-prepared request just before it would open a connection; the first handler that returns a
-response wins and nothing is sent. Every botocore Session copies `botocore.handlers.
-BUILTIN_HANDLERS` into its event emitter when it is created, and every client copies its
-session's emitter. So importing this module appends one handler to BUILTIN_HANDLERS: all
-sessions (and their clients) created afterwards carry it, including clients created before
-a mock starts. The handler is inert (returns None, so botocore sends as usual) unless a mock
-is active, and the active mock is process-wide rather than per thread, so clients used from
-worker threads are served too. Sessions created before this module was imported do not
-carry the handler; import `opencases.testing` early (the pytest plugin does so at start-up).
-If boto3's default session already exists at import, the handler is added to it as well.
+How it reaches clients. botocore emits `before-call.connectcases.<Operation>` once it has
+validated and serialized the parameters into a request dict; a handler that returns
+`(http_response, parsed)` there ends the call: botocore skips signing, sending, retrying and
+parsing, as it does for its own Stubber. The mock answers there: it runs the request dict's
+method, path, query and body through the server's steps (route, parse, validate, invoke)
+and hands back the result as botocore's parser would have made it from our serialized
+response (parsed.py). The account and region are what the SigV4 credential scope would
+carry: the client's access key and signing region.
+
+Everything else takes the HTTP-level path, at `before-send.connectcases.<Operation>` with
+the signed request, through the server's whole Pipeline: error responses (the before-call
+handler keeps the response it made and passes it on at before-send, so botocore parses it,
+raises the modeled exception and retries exactly as it would for a server), requests the
+mock cannot attribute without the signature (auth `strict`, unsigned clients, per-request
+credentials), and results whose round trip the shortcut cannot promise. Handlers that
+clients register for events after before-call therefore run only on that path.
+
+Every botocore Session copies `botocore.handlers.BUILTIN_HANDLERS` into its event emitter when
+it is created, and every client copies its session's emitter. So importing this module appends
+its two handlers to BUILTIN_HANDLERS (the before-call one last, so that a Stubber on the same
+client still answers first): all sessions (and their clients) created afterwards carry them,
+including clients created before a mock starts. The handlers are inert (return None, so
+botocore sends as usual) unless a mock is active, and the active mock is process-wide rather
+than per thread, so clients used from worker threads are served too. Sessions created before
+this module was imported do not carry the handlers; import `opencases.testing` early (the
+pytest plugin does so at start-up). If boto3's default session already exists at import, the
+handlers are added to it as well.
 
 Each mock owns a Pipeline (the server's route-parse-invoke-serialize path) on a private
 in-memory SQLite store: fresh state per `start()`, `reset()` to empty it. Nested mocks: the
@@ -38,10 +54,15 @@ if TYPE_CHECKING:
     from opencases.server.pipeline import Pipeline
     from opencases.server.throttle import Throttle
     from opencases.store.store import Store
+    from opencases.testing.shortcut import Shortcut
 
 T = TypeVar("T")
 
 EVENT = "before-send.connectcases"
+CALL_EVENT = "before-call.connectcases"
+# Where the before-call handler leaves a response for the before-send handler of the same
+# call (the request context travels from the request dict to the prepared request).
+_PENDING = "opencases_mock_response"
 # The account a mock's fake credentials select (the 12-digit key id is the account, auth `open`).
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -68,15 +89,45 @@ class _Body:
         return data
 
 
-def _before_send(request: Any, **_kwargs: Any) -> AWSResponse | None:
+def _innermost() -> mock_connectcases | None:
     active = _active
     if not active:
         return None
     try:
-        mock = active[-1]
+        return active[-1]
     except IndexError:  # the last mock stopped between the two lines, in another thread
         return None
+
+
+def _before_call(
+    model: Any = None, params: Any = None, request_signer: Any = None, context: Any = None, **_kwargs: Any
+) -> tuple[AWSResponse, dict[str, Any]] | None:
+    mock = _innermost()
+    if mock is None or not isinstance(params, dict) or not isinstance(context, dict):
+        return None
+    return mock._answer(model, params, request_signer, context)
+
+
+def _before_send(request: Any, **_kwargs: Any) -> AWSResponse | None:
+    context = getattr(request, "context", None)
+    pending = context.pop(_PENDING, None) if isinstance(context, dict) else None
+    if pending is not None:
+        status, headers, body = pending
+        return AWSResponse(request.url, status, headers, _Body(body))
+    mock = _innermost()
+    if mock is None:
+        return None
     return mock._serve(request)
+
+
+def _host(url: Any) -> str:
+    """The Host header an HTTP client sends for a URL: the port only if not the scheme's default."""
+    host = url.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if url.port is not None and url.port != {"http": 80, "https": 443}.get(url.scheme):
+        host = f"{host}:{url.port}"
+    return host
 
 
 def _call_with_optional_method(fn: Callable[..., Any], instance: Any, method: Any) -> Any:
@@ -94,19 +145,26 @@ def current_mock() -> mock_connectcases | None:
         return _active[-1] if _active else None
 
 
-def _install() -> None:
-    already = any(
-        getattr(spec[1], "__module__", None) == __name__ and getattr(spec[1], "__name__", None) == "_before_send"
+def _installed(name: str) -> bool:
+    return any(
+        getattr(spec[1], "__module__", None) == __name__ and getattr(spec[1], "__name__", None) == name
         for spec in _botocore_handlers.BUILTIN_HANDLERS
     )
-    if not already:
+
+
+def _install() -> None:
+    if not _installed("_before_send"):
         _botocore_handlers.BUILTIN_HANDLERS.append((EVENT, _before_send))
+    if not _installed("_before_call"):
+        # Last: a Stubber (or any handler a test adds) on the same client answers first.
+        _botocore_handlers.BUILTIN_HANDLERS.append((CALL_EVENT, _before_call, _botocore_handlers.REGISTER_LAST))
     # boto3.client() uses a lazily created default session; if it exists already it was
     # built from BUILTIN_HANDLERS without us. Don't import boto3 just to look.
     boto3 = sys.modules.get("boto3")
     session = getattr(boto3, "DEFAULT_SESSION", None) if boto3 is not None else None
     if session is not None:
         session.events.register(EVENT, _before_send, unique_id="opencases-mock")
+        session.events.register_last(CALL_EVENT, _before_call, unique_id="opencases-mock-call")
 
 
 _install()
@@ -135,6 +193,7 @@ class mock_connectcases:  # noqa: N801 - named like the moto decorators it stand
         self._env_set: dict[str, str] = {}
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
+        self._shortcut: Shortcut | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> mock_connectcases:
@@ -146,10 +205,12 @@ class mock_connectcases:  # noqa: N801 - named like the moto decorators it stand
             from opencases.config import Settings
             from opencases.server.pipeline import Pipeline
             from opencases.store.store import Store
+            from opencases.testing.shortcut import Shortcut
 
             settings = self._settings or Settings(database_url="sqlite://")
             self.store = Store("sqlite://", settings.sqlite_synchronous)
             self.pipeline = Pipeline(self.store, settings, self._throttle)
+            self._shortcut = Shortcut(self.pipeline, self._lock, _PENDING)
             self._set_fake_environment()
         with _active_lock:
             _active.append(self)
@@ -173,6 +234,7 @@ class mock_connectcases:  # noqa: N801 - named like the moto decorators it stand
                 self.store.close()
             self.store = None
             self.pipeline = None
+            self._shortcut = None
 
     @property
     def active(self) -> bool:
@@ -206,6 +268,8 @@ class mock_connectcases:  # noqa: N801 - named like the moto decorators it stand
         headers = {
             k.lower(): v.decode("latin-1") if isinstance(v, bytes) else v for k, v in request.headers.items()
         }
+        # The HTTP client would add Host, and SigV4 signs it (auth `strict` verifies it).
+        headers.setdefault("host", _host(url))
         body = request.body
         if body is None:
             body = b""
@@ -221,6 +285,14 @@ class mock_connectcases:  # noqa: N801 - named like the moto decorators it stand
             pipeline = self._require_pipeline()
             response = pipeline.handle(request.method, url.path or "/", url.query, headers, bytes(body))
         return AWSResponse(request.url, response.status, response.headers, _Body(response.body))
+
+    def _answer(
+        self, model: Any, request_dict: dict[str, Any], signer: Any, context: dict[str, Any]
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        shortcut = self._shortcut
+        if shortcut is None:
+            return None
+        return shortcut.answer(model, request_dict, signer, context)
 
     def _require_pipeline(self) -> Pipeline:
         if self.pipeline is None:

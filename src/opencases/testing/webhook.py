@@ -13,6 +13,7 @@ including ones the sender kept alive).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -117,10 +118,8 @@ class WebhookReceiver:
         with server.lock:
             connections = list(server.connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -20,6 +20,9 @@ from opencases.errors import ProtocolError, ValidationException
 from opencases.wire.model import service_model
 
 
+RECENT_PATHS = 4096
+
+
 @dataclass
 class _Node:
     literals: dict[str, _Node] = field(default_factory=dict)
@@ -54,6 +57,8 @@ class Router:
     def __init__(self, model: ServiceModel | None = None) -> None:
         model = model or service_model()
         self._root = _Node()
+        # Routes of recent paths: a client reads the same resources again and again.
+        self._recent: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
         for name in model.operation_names:
             http = model.operation_model(name).http
             self._add(http["method"].upper(), http["requestUri"], name)
@@ -85,12 +90,19 @@ class Router:
         Raises ProtocolError 404 UnknownOperationException when no route has this path and
         405 MethodNotAllowedException when routes have the path but not the method.
         """
+        key = (method, raw_path)
+        recent = self._recent.get(key)
+        if recent is not None:
+            return recent[0], dict(recent[1])
         method = method.upper()
         segments = [_decode(s) for s in _split(raw_path)]
         labels: dict[str, str] = {}
         path_known = [False]
         found = self._walk(self._root, segments, 0, method, labels, path_known)
         if found is not None:
+            if len(self._recent) >= RECENT_PATHS:
+                self._recent.clear()
+            self._recent[key] = (found, dict(labels))
             return found, labels
         if path_known[0]:
             raise ProtocolError("MethodNotAllowedException", 405, f"method {method} is not allowed on {raw_path}")

@@ -54,8 +54,10 @@ def validate(shape: Shape | None, params: dict[str, Any]) -> None:
     if shape is None:
         return
     errors = _Errors()
-    with contextlib.suppress(_Full):
+    try:  # noqa: SIM105 - contextlib.suppress would build a context manager per request
         _check(plan_for(shape), params, "", 0, errors)
+    except _Full:
+        pass
     if errors:
         count = len(errors)
         raise ValidationException(f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors))
@@ -103,10 +105,11 @@ def _check_structure(plan: Plan, value: Any, path: str, depth: int, errors: _Err
     for name in plan.required:
         if value.get(name) is None:
             errors.add(prefix + name, "Member must not be null", null=True)
+    checkers, depth = _CHECKERS, depth + 1
     for member in plan.members:
         item = value.get(member.name)
         if item is not None:  # unknown keys of `value` are never looked at: ignored
-            _check(member.plan, item, prefix + member.name, depth + 1, errors)
+            checkers.get(member.plan.kind, _check_nothing)(member.plan, item, prefix + member.name, depth, errors)
     return None
 
 
@@ -118,12 +121,13 @@ def _check_list(plan: Plan, value: Any, path: str, depth: int, errors: _Errors) 
         return None
     member = plan.member
     assert member is not None
+    check = _CHECKERS.get(member.kind, _check_nothing)
     for i, item in enumerate(value):
         if item is None:
             if not plan.sparse:
                 errors.add(f"{path}[{i}]", "Member must not be null", null=True)
         else:
-            _check(member, item, f"{path}[{i}]", depth + 1, errors)
+            check(member, item, f"{path}[{i}]", depth + 1, errors)
     return None
 
 
@@ -154,7 +158,8 @@ def _check_map(plan: Plan, value: Any, path: str, depth: int, errors: _Errors) -
 def _check_string(plan: Plan, value: Any, path: str, depth: int, errors: _Errors) -> None:
     if not isinstance(value, str):
         return _type_error(plan, path, errors)
-    if plan.min is not None or plan.max is not None:
+    low, high = plan.min, plan.max
+    if (low is not None and len(value) < low) or (high is not None and len(value) > high):
         _length(plan, len(value), path, errors)
     if plan.enum and value not in plan.enum:
         errors.add(path, f"Member must satisfy enum value set: [{', '.join(plan.enum)}]")

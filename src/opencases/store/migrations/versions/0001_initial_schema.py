@@ -344,9 +344,13 @@ def _create_text_search() -> None:
         )
     elif bind.dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # The extension lives in one schema per database, maybe not on our search_path.
+        trgm = bind.exec_driver_sql(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+        ).scalar_one()
         op.execute("CREATE INDEX ix_case_text_tsv ON case_text USING gin (to_tsvector('simple', body))")
-        op.execute("CREATE INDEX ix_case_text_trgm ON case_text USING gin (body gin_trgm_ops)")
-        op.execute("CREATE INDEX ix_case_values_s_trgm ON case_values USING gin (s_value gin_trgm_ops)")
+        op.execute(f"CREATE INDEX ix_case_text_trgm ON case_text USING gin (body {trgm}.gin_trgm_ops)")
+        op.execute(f"CREATE INDEX ix_case_values_s_trgm ON case_values USING gin (s_value {trgm}.gin_trgm_ops)")
 
 
 def downgrade() -> None:
