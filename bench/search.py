@@ -22,38 +22,82 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.support import PostgresSchema  # noqa: E402
+
 from opencases import api  # noqa: E402
 from opencases.config import Settings  # noqa: E402
 from opencases.services.context import RequestContext  # noqa: E402
 from opencases.store.store import Store  # noqa: E402
 from opencases.transfer import import_cases  # noqa: E402
-from tests.support import PostgresSchema  # noqa: E402
 
-WORDS = ("refund billing outage login password invoice delivery damaged late crash upgrade cancel "
-         "account shipping warranty router printer screen battery charger").split()
+WORDS = [
+    "refund",
+    "billing",
+    "outage",
+    "login",
+    "password",
+    "invoice",
+    "delivery",
+    "damaged",
+    "late",
+    "crash",
+    "upgrade",
+    "cancel",
+    "account",
+    "shipping",
+    "warranty",
+    "router",
+    "printer",
+    "screen",
+    "battery",
+    "charger",
+]
 USERS = [f"arn:aws:connect:us-east-1:123456789012:instance/i-1/agent/a{i}" for i in range(50)]
 
 
 def setup(ctx: RequestContext) -> tuple[str, dict[str, str], str]:
     d = api.invoke(ctx, "CreateDomain", {"name": "bench"})["domainId"]
-    spec = [("text1", "Text"), ("text2", "Text"), ("text3", "Text"), ("num1", "Number"), ("num2", "Number"),
-            ("num3", "Number"), ("bool1", "Boolean"), ("bool2", "Boolean"), ("date1", "DateTime"),
-            ("date2", "DateTime"), ("sel1", "SingleSelect"), ("sel2", "SingleSelect"), ("user1", "User"),
-            ("url1", "Url")]
+    spec = [
+        ("text1", "Text"),
+        ("text2", "Text"),
+        ("text3", "Text"),
+        ("num1", "Number"),
+        ("num2", "Number"),
+        ("num3", "Number"),
+        ("bool1", "Boolean"),
+        ("bool2", "Boolean"),
+        ("date1", "DateTime"),
+        ("date2", "DateTime"),
+        ("sel1", "SingleSelect"),
+        ("sel2", "SingleSelect"),
+        ("user1", "User"),
+        ("url1", "Url"),
+    ]
     ids = {}
     for name, ftype in spec:
         ids[name] = api.invoke(ctx, "CreateField", {"domainId": d, "name": name, "type": ftype})["fieldId"]
     for sel in ("sel1", "sel2"):
-        api.invoke(ctx, "BatchPutFieldOptions", {"domainId": d, "fieldId": ids[sel], "options": [
-            {"name": f"o{i}", "value": f"o{i}", "active": True} for i in range(8)]})
-    api.invoke(ctx, "BatchPutFieldOptions", {"domainId": d, "fieldId": "status", "options": [
-        {"name": "Pending", "value": "pending", "active": True}]})
+        api.invoke(
+            ctx,
+            "BatchPutFieldOptions",
+            {
+                "domainId": d,
+                "fieldId": ids[sel],
+                "options": [{"name": f"o{i}", "value": f"o{i}", "active": True} for i in range(8)],
+            },
+        )
+    api.invoke(
+        ctx,
+        "BatchPutFieldOptions",
+        {"domainId": d, "fieldId": "status", "options": [{"name": "Pending", "value": "pending", "active": True}]},
+    )
     template = api.invoke(ctx, "CreateTemplate", {"domainId": d, "name": "T"})["templateId"]
     return d, ids, template
 
 
 def lines(n: int, ids: dict[str, str], template: str, rng: random.Random) -> Any:
     for i in range(n):
+
         def words(k: int) -> str:
             return " ".join(rng.choice(WORDS) for _ in range(k))
 
@@ -68,7 +112,10 @@ def lines(n: int, ids: dict[str, str], template: str, rng: random.Random) -> Any
             {"id": ids["num3"], "value": {"doubleValue": rng.randint(0, 5)}},
             {"id": ids["bool1"], "value": {"booleanValue": rng.random() < 0.5}},
             {"id": ids["bool2"], "value": {"booleanValue": rng.random() < 0.1}},
-            {"id": ids["date1"], "value": {"stringValue": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T10:00:00Z"}},
+            {
+                "id": ids["date1"],
+                "value": {"stringValue": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T10:00Z"},
+            },
             {"id": ids["date2"], "value": {"stringValue": f"2024-06-{rng.randint(1, 28):02d}T08:30:00Z"}},
             {"id": ids["sel1"], "value": {"stringValue": f"o{rng.randint(0, 7)}"}},
             {"id": ids["sel2"], "value": {"stringValue": f"o{rng.randint(0, 7)}"}},
@@ -84,15 +131,29 @@ def queries(d: str, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
         return {"field": {op: {"id": fid, "value": value}}}
 
     return {
-        "status=open, sort created": {"filter": fv("equalTo", "status", {"stringValue": "open"}),
-                                      "sorts": [{"fieldId": "created_datetime", "sortOrder": "Desc"}]},
-        "range on Number": {"filter": {"andAll": [fv("greaterThanOrEqualTo", ids["num1"], {"doubleValue": 100}),
-                                                  fv("lessThan", ids["num1"], {"doubleValue": 120})]}},
+        "status=open, sort created": {
+            "filter": fv("equalTo", "status", {"stringValue": "open"}),
+            "sorts": [{"fieldId": "created_datetime", "sortOrder": "Desc"}],
+        },
+        "range on Number": {
+            "filter": {
+                "andAll": [
+                    fv("greaterThanOrEqualTo", ids["num1"], {"doubleValue": 100}),
+                    fv("lessThan", ids["num1"], {"doubleValue": 120}),
+                ]
+            }
+        },
         "contains on Text": {"filter": fv("contains", ids["text3"], {"stringValue": "SKU-1234"})},
         "searchTerm one word": {"searchTerm": "warranty"},
-        "andAll of three": {"filter": {"andAll": [fv("equalTo", "status", {"stringValue": "pending"}),
-                                                  fv("equalTo", ids["sel1"], {"stringValue": "o3"}),
-                                                  fv("greaterThan", ids["num2"], {"doubleValue": 50})]}},
+        "andAll of three": {
+            "filter": {
+                "andAll": [
+                    fv("equalTo", "status", {"stringValue": "pending"}),
+                    fv("equalTo", ids["sel1"], {"stringValue": "o3"}),
+                    fv("greaterThan", ids["num2"], {"doubleValue": 50}),
+                ]
+            }
+        },
     }
 
 
@@ -128,9 +189,11 @@ def main() -> None:
         if store.dialect == "postgresql":
             with store.db.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")
-                size = conn.exec_driver_sql("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
-                                            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                                            "WHERE n.nspname = current_schema() AND c.relkind = 'r'").scalar()
+                size = conn.exec_driver_sql(
+                    "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+                ).scalar()
         else:
             with store.db.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")
@@ -146,8 +209,10 @@ def main() -> None:
             total = api.invoke(ctx, "SearchCases", params)["totalCount"]
             times = [timed(lambda p=params: api.invoke(ctx, "SearchCases", p)) for _ in range(args.repeat)]
             count = [timed(lambda p=params: count_only(ctx, p)) for _ in range(args.repeat)]
-            print(f"{name:28} {statistics.median(times):8.1f} {_p95(times):8.1f} {total:9d} "
-                  f"{statistics.median(count):10.1f}")
+            print(
+                f"{name:28} {statistics.median(times):8.1f} {_p95(times):8.1f} {total:9d} "
+                f"{statistics.median(count):10.1f}"
+            )
         # The 40th page of a sorted query: page there with nextToken, time the last request.
         params = {"domainId": d, "sorts": [{"fieldId": ids["num2"], "sortOrder": "Asc"}], "maxResults": 25}
         times = []

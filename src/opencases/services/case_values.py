@@ -15,9 +15,9 @@ Shared by cases, merges and Custom related items. Field type -> union member -> 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 

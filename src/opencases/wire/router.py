@@ -19,7 +19,6 @@ from botocore.model import ServiceModel
 from opencases.errors import ProtocolError, ValidationException
 from opencases.wire.model import service_model
 
-
 RECENT_PATHS = 4096
 
 
