@@ -70,6 +70,7 @@ def test_rows_equal_sqlalchemys(store: Store, data: dict[str, Any]) -> None:
         assert same_as_sqlalchemy(tx, config_repo._GET_DOMAIN, {"domain_id": d})[0]["account"] == ACCOUNT
         assert same_as_sqlalchemy(tx, case_repo._GET_CASE, {"domain_id": d, "case_id": c})
         assert same_as_sqlalchemy(tx, config_repo._GET_FIELDS, {"domain_id": d, "ids": ids})
+        assert same_as_sqlalchemy(tx, config_repo._ALL_FIELDS, {"domain_id": d})
         assert same_as_sqlalchemy(tx, config_repo._GET_OPTIONS, {"domain_id": d, "field_id": f["SingleSelect"]})
         template = {"domain_id": d, "item_id": data["template"]}
         assert same_as_sqlalchemy(tx, config_repo._GET_CONFIG["template"], template)

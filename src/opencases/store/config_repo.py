@@ -66,6 +66,9 @@ _GET_CONFIGS = {
     )
     for kind, (t, col) in CONFIG_TABLES.items()
 }
+_ALL_FIELDS = Prepared(
+    select(s.fields).where(s.fields.c.domain_id == bindparam("domain_id")).order_by(s.fields.c.position)
+)
 _GET_OPTIONS = Prepared(
     select(s.field_options)
     .where(s.field_options.c.domain_id == bindparam("domain_id"), s.field_options.c.field_id == bindparam("field_id"))
@@ -120,9 +123,7 @@ class ConfigRepo:
         return {r["field_id"]: r for r in _GET_FIELDS.rows(self, {"domain_id": domain_id, "ids": ids})}
 
     def all_fields(self, domain_id: str) -> list[dict[str, Any]]:
-        t = s.fields
-        q = select(t).where(t.c.domain_id == domain_id).order_by(t.c.position)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return _ALL_FIELDS.rows(self, {"domain_id": domain_id})
 
     def list_fields(self, domain_id: str, after: int | None, limit: int) -> list[dict[str, Any]]:
         t = s.fields

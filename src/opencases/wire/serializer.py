@@ -41,21 +41,36 @@ def format_timestamp(value: Any) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
+_Body = tuple[tuple[str, str, "Plan | None"], ...]
+# Per member tuple, by identity (the entry keeps the tuple alive, so its id stays its own):
+# the body members as (name, wire name, plan, or None when the value goes out as it is) and
+# the header members.
+_SPLIT: dict[int, tuple[tuple[Member, ...], _Body, tuple[Member, ...]]] = {}
+
+
+def _split(members: tuple[Member, ...]) -> tuple[_Body, tuple[Member, ...]]:
+    split = _SPLIT.get(id(members))
+    if split is None or split[0] is not members:
+        # uri/querystring/statusCode bindings never occur in outputs: such members are left out.
+        body = tuple((m.name, m.wire, None if m.plan.plain else m.plan) for m in members if m.location is None)
+        split = _SPLIT[id(members)] = (members, body, tuple(m for m in members if m.location == "header"))
+    return split[1], split[2]
+
+
 def _members(members: tuple[Member, ...], value: Any, headers: dict[str, str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not isinstance(value, dict):
         raise TypeError(f"expected a dict for a structure, got {type(value).__name__}")
-    for member in members:
-        item = value.get(member.name)
-        if item is None:
-            continue
-        if member.location == "header":
-            if headers is not None:
+    body, header_members = _split(members)
+    for name, wire, plan in body:
+        item = value.get(name)
+        if item is not None:
+            out[wire] = item if plan is None else _value(plan, item)
+    if headers is not None:
+        for member in header_members:
+            item = value.get(member.name)
+            if item is not None:
                 headers[member.wire] = _header_value(member.plan, item)
-            continue
-        if member.location is not None:
-            continue  # uri/querystring/statusCode bindings never occur in outputs
-        out[member.wire] = item if member.plan.plain else _value(member.plan, item)
     return out
 
 

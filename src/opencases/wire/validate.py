@@ -93,7 +93,7 @@ def _too_deep(depth: int, path: str, errors: _Errors) -> bool:
 def _check_structure(plan: Plan, value: Any, path: str, depth: int, errors: _Errors) -> None:
     if not isinstance(value, dict):
         return _type_error(plan, path, errors)
-    if _too_deep(depth, path or plan.name, errors):
+    if depth >= MAX_DEPTH and _too_deep(depth, path or plan.name, errors):
         return None
     prefix = f"{path}." if path else ""
     if plan.union:
@@ -117,7 +117,7 @@ def _check_list(plan: Plan, value: Any, path: str, depth: int, errors: _Errors) 
     if not isinstance(value, list):
         return _type_error(plan, path, errors)
     _length(plan, len(value), path, errors)
-    if _too_deep(depth, path, errors):
+    if depth >= MAX_DEPTH and _too_deep(depth, path, errors):
         return None
     member = plan.member
     assert member is not None
