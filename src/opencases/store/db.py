@@ -38,7 +38,7 @@ def make_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
             # One shared connection, or every checkout would see its own empty database.
             kwargs["poolclass"] = StaticPool
         else:
-            kwargs["pool_size"] = 8
+            kwargs["pool_size"] = 32
             kwargs["max_overflow"] = 8
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine, memory, sqlite_synchronous)
