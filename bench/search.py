@@ -200,7 +200,7 @@ def main() -> None:
                 conn.commit()
             path = url.removeprefix("sqlite:///")
             size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
-        print(f"database: {store.dialect}, {args.cases} cases, {size / 1e6:.0f} MB")
+        print(f"database: {store.dialect}, {args.cases} cases, {int(size or 0) / 1e6:.0f} MB")
         print(f"import: {args.cases / import_s:.0f} cases/s ({import_s:.1f} s)")
         print(f"{'query':28} {'p50 ms':>8} {'p95 ms':>8} {'matches':>9} {'count p50':>10}")
         mix = queries(d, ids)
