@@ -91,3 +91,16 @@ def duplicates(values: list[str]) -> list[str]:
             repeated[v] = None
         seen.add(v)
     return list(repeated)
+
+
+def soft_delete(ctx: RequestContext, tx: Tx, kind: str, noun: str, row: dict[str, Any], item_id: str) -> None:
+    """DeleteLayout and DeleteTemplate: a soft delete, idempotent (the model says so), at most
+    `deleted_<noun>s_per_domain` of them ("You can delete up to 100 ... per domain"). Their
+    error lists have no ServiceQuotaExceededException, so the limit is a ValidationException."""
+    if row["deleted"]:
+        return
+    domain_id = row["domain_id"]
+    limit = ctx.settings.quotas[f"deleted_{noun}s_per_domain"]
+    if tx.count_config(kind, domain_id, deleted=True) >= limit:
+        raise ValidationException(f"You can delete up to {limit} {noun}s per domain")
+    tx.update_config(kind, domain_id, item_id, {"deleted": True, "modified_ms": ctx.now_ms()})

@@ -20,6 +20,7 @@ from opencases.services.common import (
     not_found,
     require_domain,
     require_live_fields,
+    soft_delete,
 )
 from opencases.services.context import RequestContext, ms_to_datetime, new_id
 from opencases.services.registry import operation
@@ -151,15 +152,7 @@ def delete_layout(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]
     domain_id, layout_id = params["domainId"], params["layoutId"]
     with ctx.store.write() as tx:
         require_domain(ctx, tx, domain_id)
-        row = _require_layout(tx, domain_id, layout_id)
-        if row["deleted"]:
-            return {}  # the model marks DeleteLayout idempotent: a repeat is a no-op
-        # "You can delete up to 100 layouts per domain". DeleteLayout's error list has no
-        # ServiceQuotaExceededException, so the limit is reported as a ValidationException.
-        limit = ctx.settings.quotas["deleted_layouts_per_domain"]
-        if tx.count_config("layout", domain_id, deleted=True) >= limit:
-            raise ValidationException(f"You can delete up to {limit} layouts per domain")
-        tx.update_config("layout", domain_id, layout_id, {"deleted": True, "modified_ms": ctx.now_ms()})
+        soft_delete(ctx, tx, "layout", "layout", _require_layout(tx, domain_id, layout_id), layout_id)
     return {}
 
 

@@ -21,6 +21,7 @@ from opencases.services.common import (
     not_found,
     require_domain,
     require_live_fields,
+    soft_delete,
 )
 from opencases.services.context import RequestContext, ms_to_datetime, new_id
 from opencases.services.registry import operation
@@ -213,15 +214,7 @@ def delete_template(ctx: RequestContext, params: dict[str, Any]) -> dict[str, An
     domain_id, template_id = params["domainId"], params["templateId"]
     with ctx.store.write() as tx:
         require_domain(ctx, tx, domain_id)
-        row = _require_template(tx, domain_id, template_id)
-        if row["deleted"]:
-            return {}  # the model marks DeleteTemplate idempotent: a repeat is a no-op
-        # "You can delete up to 100 templates per domain". DeleteTemplate's error list has no
-        # ServiceQuotaExceededException, so the limit is reported as a ValidationException.
-        limit = ctx.settings.quotas["deleted_templates_per_domain"]
-        if tx.count_config("template", domain_id, deleted=True) >= limit:
-            raise ValidationException(f"You can delete up to {limit} templates per domain")
-        tx.update_config("template", domain_id, template_id, {"deleted": True, "modified_ms": ctx.now_ms()})
+        soft_delete(ctx, tx, "template", "template", _require_template(tx, domain_id, template_id), template_id)
     return {}
 
 
