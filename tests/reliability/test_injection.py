@@ -53,12 +53,14 @@ def corpus(client: Any, domain_id: str) -> dict[str, tuple[str, list[str]]]:
     """{case id: (title, the words of its searchable text)}."""
     template_id = client.create_template(domainId=domain_id, name="T")["templateId"]
     out: dict[str, tuple[str, list[str]]] = {}
-    for title in TITLES:
+    for i, title in enumerate(TITLES):
+        # A fixed reference number: a random one such as 12E45AB7C is split by PostgreSQL's
+        # parser as a number and a word, unlike the oracle's words.
         case_id = client.create_case(domainId=domain_id, templateId=template_id,
-                                     fields=[text("title", title)])["caseId"]
-        # The searchable text holds every Text and SingleSelect value, system fields included.
+                                     fields=[text("title", title), text("reference_number", f"REF{i:05d}")])["caseId"]
+        # The searchable text holds every Text and SingleSelect value but the case id.
         got = client.get_case(domainId=domain_id, caseId=case_id,
-                              fields=[{"id": f} for f in ("title", "reference_number", "case_id", "status")])
+                              fields=[{"id": f} for f in ("title", "reference_number", "status")])
         body = "\n".join(f["value"].get("stringValue", "") for f in got["fields"])
         out[case_id] = (title, [w.lower() for w in WORD.findall(body)])
     return out

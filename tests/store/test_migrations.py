@@ -38,7 +38,7 @@ TEXT_SEARCH_INDEXES = {"ix_case_text_tsv", "ix_case_text_trgm", "ix_case_values_
 def _text_search(diff: tuple) -> bool:  # type: ignore[type-arg]
     kind, obj = diff[0], diff[1]
     if kind == "remove_table":
-        return str(obj.name).startswith("case_fts")
+        return str(obj.name).startswith(("case_fts", "value_trgm"))
     if kind == "remove_index":
         return obj.name in TEXT_SEARCH_INDEXES
     return False

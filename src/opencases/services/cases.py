@@ -118,11 +118,13 @@ def refuse_if_merging(case: dict[str, Any], *, secondary_only: bool) -> None:
 
 def text_body(values: dict[str, tuple[str, dict[str, Any]]]) -> str:
     """The searchable text: Text, SingleSelect and Url values (reference number and values of
-    deleted fields included), one per line in field id order."""
+    deleted fields included), one per line in field id order. The case id is left out: its
+    random hex parts would make short search words match arbitrary cases (find a case by id
+    with a filter on case_id)."""
     return "\n".join(
         value["stringValue"]
-        for _, (ftype, value) in sorted(values.items())
-        if ftype in TEXT_TYPES and value.get("stringValue")
+        for fid, (ftype, value) in sorted(values.items())
+        if ftype in TEXT_TYPES and value.get("stringValue") and fid != "case_id"
     )
 
 

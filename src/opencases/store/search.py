@@ -22,6 +22,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     null,
     or_,
@@ -107,7 +108,16 @@ def _contains(col: Any, needle: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
         # ILIKE uses the pg_trgm index on s_value.
         return col.ilike(f"%{escaped}%", escape="\\")
-    return func.instr(func.lower(col), needle.lower()) > 0
+    exact = func.instr(func.lower(col), needle.lower()) > 0
+    if len(needle) < 3 or getattr(col, "name", None) != "s_value":
+        return exact  # shorter than a trigram, or a User value (not indexed): scanned
+    # Candidates from the trigram index (folds case at least as widely as lower()), then the
+    # exact test; the quoted phrase makes FTS syntax in the needle literal.
+    phrase = '"' + needle.replace('"', '""') + '"'
+    candidates = select(text("rowid")).select_from(text("value_trgm")).where(
+        text("value_trgm MATCH :needle").bindparams(needle=phrase)
+    )
+    return and_(literal_column("case_values.rowid").in_(candidates), exact)
 
 
 def group_conditions(nodes: list[Any]) -> list[Any]:
