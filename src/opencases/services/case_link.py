@@ -34,12 +34,13 @@ def touch_case(tx: Tx, domain_id: str, case_id: str, user: dict[str, Any] | None
     last_updated_user move (the User field holds performedBy.userArn or nothing, as for field
     changes), without a Case.Updated audit entry: the RelatedItem.* event is the record."""
     tx.bump_case_version(domain_id, case_id, now_ms)
-    tx.put_case_values(domain_id, case_id, {"last_updated_datetime": datetime_columns(now_ms)})
+    columns = {"last_updated_datetime": datetime_columns(now_ms)}
     who = cases.user_value(user)
     if cv.is_empty(who):
+        tx.put_case_values(domain_id, case_id, columns)
         tx.delete_case_values(domain_id, case_id, ["last_updated_user"])
     else:
-        tx.put_case_values(domain_id, case_id, {"last_updated_user": cv.to_columns("User", who)})
+        tx.put_case_values(domain_id, case_id, columns | {"last_updated_user": cv.to_columns("User", who)})
 
 
 def load_case(tx: Tx, ctx: RequestContext, domain_id: str, case_id: str, *, for_update: bool = False) -> Any:

@@ -188,8 +188,12 @@ def _apply(
     now_ms: int,
     audit_type: str = "Case.Updated",
     merge_metadata: dict[str, Any] | None = None,
+    field_rows: dict[str, dict[str, Any]] | None = None,
 ) -> list[str]:
-    rows = tx.get_fields(domain_id, list(changes))
+    """`field_rows`: the field rows of `changes` when the caller has read them already."""
+    rows = field_rows if field_rows is not None and all(f in field_rows for f in changes) else None
+    if rows is None:
+        rows = tx.get_fields(domain_id, list(changes))
     unknown_fields([f for f in changes if f not in rows])
     types = {fid: rows[fid]["type"] for fid in changes}
     new = {fid: normalize(types[fid], value) for fid, value in changes.items()}
@@ -220,7 +224,7 @@ def _apply(
         tx, ctx, domain_id=domain_id, case_id=case_id, event_type=audit_type, fields=entries,
         user=user, performed_ms=now_ms, merge_metadata=merge_metadata,
     )
-    sla.on_case_fields_changed(tx, ctx, domain_id, case_id, changed, now_ms)
+    sla.on_case_fields_changed(tx, ctx, domain_id, case_id, changed, now_ms, field_types=types)
     return list(changed)
 
 
@@ -246,7 +250,7 @@ def update_one(
     if ctx.settings.enforce_case_rules:
         result = {f: v for f, (_, v) in old.items()} | changes
         enforce_case_rules(tx, domain_id, template, {f: v for f, v in result.items() if not is_empty(v)})
-    return _apply(tx, ctx, domain_id, case_id, old, changes, user=user, now_ms=now_ms)
+    return _apply(tx, ctx, domain_id, case_id, old, changes, user=user, now_ms=now_ms, field_rows=rows)
 
 
 @operation("UpdateCase")

@@ -134,13 +134,20 @@ def on_case_fields_changed(
     case_id: str,
     changed_values: dict[str, dict],
     now_ms: int,
+    field_types: dict[str, str] | None = None,
 ) -> None:
     """Called after every change of a case's values (field id -> new FieldValueUnion).
 
     An open SLA whose field now holds a target value is fulfilled at `now_ms`. A fulfilled SLA
     stays fulfilled when the field later moves away (undocumented; the UI never reopens one).
+    `field_types` (field id -> type of the changed fields, when the caller knows them) skips
+    the lookup of the case's SLAs when no SingleSelect field changed: an SLA tracks one.
     """
     if not changed_values:
+        return
+    if field_types is not None and all(
+        f in field_types and field_types[f] != "SingleSelect" for f in changed_values
+    ):
         return
     slas = tx.case_related_items(domain_id, case_id, types=["Sla"])
     changed = False

@@ -12,13 +12,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
 from opencases.store import schema as s
 from opencases.store.errors import UniqueViolation
-from opencases.store.prepared import Prepared, unique
+from opencases.store.prepared import Prepared, PreparedWrite, insert_of, unique
 
 VALUE_COLUMNS = ("s_value", "n_value", "b_value", "u_value")
 
@@ -101,6 +103,50 @@ _LIST_AUDIT_EVENTS_AFTER = Prepared(
 )
 
 
+# Hot writes, built once (PreparedWrite): every case mutation runs several of them.
+def _upsert(ins: Any, table: Any, keys: tuple[str, ...], conflict: tuple[str, ...]) -> Any:
+    stmt = ins(table).values({k: bindparam(k) for k in keys})
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in conflict],
+        set_={k: stmt.excluded[k] for k in keys if k not in conflict},
+    )
+
+
+_VALUE_KEYS = ("domain_id", "case_id", "field_id", *VALUE_COLUMNS)
+_TEXT_KEYS = ("domain_id", "case_id", "body")
+_INSERTERS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+# A value replaces the stored one in place (the UPDATE triggers keep SQLite's trigram index).
+_PUT_VALUES = {
+    name: PreparedWrite(_upsert(ins, _v, _VALUE_KEYS, ("domain_id", "case_id", "field_id")))
+    for name, ins in _INSERTERS.items()
+}
+_PUT_TEXT = {
+    name: PreparedWrite(_upsert(ins, s.case_text, _TEXT_KEYS, ("domain_id", "case_id")))
+    for name, ins in _INSERTERS.items()
+}
+_DELETE_VALUES = PreparedWrite(
+    delete(_v).where(
+        _v.c.domain_id == bindparam("domain_id"),
+        _v.c.case_id == bindparam("case_id"),
+        _v.c.field_id.in_(bindparam("ids", expanding=True)),
+    ),
+    expanding=("ids",),
+)
+_BUMP_VERSION = PreparedWrite(
+    _c.update().where(*_IN_CASE).values(updated_ms=bindparam("now_ms"), version=_c.c.version + 1)
+)
+_i = s.idempotency
+_SET_IDEMPOTENCY_RESPONSE = PreparedWrite(
+    _i.update()
+    .where(
+        _i.c.domain_id == bindparam("domain_id"),
+        _i.c.operation == bindparam("operation"),
+        _i.c.token == bindparam("token"),
+    )
+    .values(response=bindparam("new_response"))
+)
+
+
 class CaseRepo:
     conn: Connection
     dbapi_connection: Any
@@ -122,11 +168,22 @@ class CaseRepo:
     # -- cases -----------------------------------------------------------------------------
     def insert_case(self, row: dict[str, Any]) -> None:
         """Raises UniqueViolation("uq_cases_reference") if the reference number is taken."""
+        self._insert_unique(s.cases, row, "uq_cases_reference")
+
+    def _insert_unique(self, table: Any, row: dict[str, Any], name: str) -> None:
+        """Insert a row; UniqueViolation(name) if a unique constraint refuses it. SQLite undoes
+        only the failed statement; PostgreSQL aborts the transaction, so there a savepoint
+        keeps the failure from spoiling the rest."""
+        statement = insert_of(table, row)
+        errors = (IntegrityError, self.sa_dialect.loaded_dbapi.IntegrityError)
         try:
-            with self.conn.begin_nested():
-                self.conn.execute(insert(s.cases).values(**row))
-        except IntegrityError as exc:
-            raise UniqueViolation("uq_cases_reference") from exc
+            if self.sa_dialect.name == "sqlite":
+                statement.run(self, row)
+            else:
+                with self.conn.begin_nested():
+                    statement.run(self, row)
+        except errors as exc:
+            raise UniqueViolation(name) from exc
 
     def get_case(self, domain_id: str, case_id: str, for_update: bool = False) -> dict[str, Any] | None:
         """The case row; `for_update` takes a row lock on PostgreSQL (SQLite writers are serialized)."""
@@ -185,12 +242,7 @@ class CaseRepo:
 
     def bump_case_version(self, domain_id: str, case_id: str, now_ms: int) -> None:
         """Record a write of the case's values: updated_ms and a version bump."""
-        t = s.cases
-        self.conn.execute(
-            update(t)
-            .where(t.c.domain_id == domain_id, t.c.case_id == case_id)
-            .values(updated_ms=now_ms, version=t.c.version + 1)
-        )
+        _BUMP_VERSION.run(self, {"domain_id": domain_id, "case_id": case_id, "now_ms": now_ms})
 
     def delete_case(self, domain_id: str, case_id: str) -> None:
         """A hard delete of the case and everything stored under it (tags are the caller's)."""
@@ -218,30 +270,24 @@ class CaseRepo:
         """Set values: `columns` maps field id -> {s_value, n_value, b_value, u_value}."""
         if not columns:
             return
-        self.delete_case_values(domain_id, case_id, list(columns))
         rows = [
-            {"domain_id": domain_id, "case_id": case_id, "field_id": fid}
-            | {c: cols.get(c) for c in VALUE_COLUMNS}
+            {
+                "domain_id": domain_id, "case_id": case_id, "field_id": fid,
+                "s_value": cols.get("s_value"), "n_value": cols.get("n_value"),
+                "b_value": cols.get("b_value"), "u_value": cols.get("u_value"),
+            }
             for fid, cols in columns.items()
         ]
-        self.conn.execute(insert(s.case_values), rows)
+        _PUT_VALUES[self.sa_dialect.name].run_many(self, rows)
 
     def delete_case_values(self, domain_id: str, case_id: str, field_ids: list[str]) -> None:
         if not field_ids:
             return
-        t = s.case_values
-        self.conn.execute(
-            delete(t).where(t.c.domain_id == domain_id, t.c.case_id == case_id, t.c.field_id.in_(field_ids))
-        )
+        _DELETE_VALUES.run(self, {"domain_id": domain_id, "case_id": case_id, "ids": unique(field_ids)})
 
     def put_case_text(self, domain_id: str, case_id: str, body: str) -> None:
         """Insert or replace the case's search text (callers hold the case row, so no race)."""
-        t = s.case_text
-        done = self.conn.execute(
-            update(t).where(t.c.domain_id == domain_id, t.c.case_id == case_id).values(body=body)
-        )
-        if done.rowcount == 0:
-            self.conn.execute(insert(t).values(domain_id=domain_id, case_id=case_id, body=body))
+        _PUT_TEXT[self.sa_dialect.name].run(self, {"domain_id": domain_id, "case_id": case_id, "body": body})
 
     def get_case_text(self, domain_id: str, case_id: str) -> str | None:
         r = _GET_CASE_TEXT.first(self, {"domain_id": domain_id, "case_id": case_id})
@@ -273,26 +319,18 @@ class CaseRepo:
         On PostgreSQL a concurrent claim of the same token waits for the first transaction
         and then fails, so exactly one request does the work.
         """
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(insert(s.idempotency).values(**row))
-        except IntegrityError as exc:
-            raise UniqueViolation("idempotency") from exc
+        self._insert_unique(s.idempotency, row, "idempotency")
 
     def get_idempotency(self, domain_id: str, operation: str, token: str) -> dict[str, Any] | None:
         return _GET_IDEMPOTENCY.first(self, {"domain_id": domain_id, "operation": operation, "token": token})
 
     def set_idempotency_response(self, domain_id: str, operation: str, token: str, response: Any) -> None:
-        t = s.idempotency
-        self.conn.execute(
-            update(t)
-            .where(t.c.domain_id == domain_id, t.c.operation == operation, t.c.token == token)
-            .values(response=response)
-        )
+        params = {"domain_id": domain_id, "operation": operation, "token": token, "new_response": response}
+        _SET_IDEMPOTENCY_RESPONSE.run(self, params)
 
     # -- audit -----------------------------------------------------------------------------
     def insert_audit_event(self, row: dict[str, Any]) -> None:
-        self.conn.execute(insert(s.audit_events).values(**row))
+        insert_of(s.audit_events, row).run(self, row)
 
     def list_audit_events(
         self, domain_id: str, case_id: str, after_seq: int | None, limit: int

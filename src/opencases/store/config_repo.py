@@ -74,6 +74,9 @@ _GET_OPTIONS = Prepared(
     .where(s.field_options.c.domain_id == bindparam("domain_id"), s.field_options.c.field_id == bindparam("field_id"))
     .order_by(s.field_options.c.position)
 )
+_GET_EVENT_CONFIG = Prepared(
+    select(s.event_configs.c.config).where(s.event_configs.c.domain_id == bindparam("domain_id"))
+)
 _GET_TAGS = Prepared(
     select(s.tags.c.key, s.tags.c.value).where(s.tags.c.arn == bindparam("arn")).order_by(s.tags.c.key)
 )
@@ -247,9 +250,8 @@ class ConfigRepo:
 
     # -- case event configuration ----------------------------------------------------------
     def get_event_config(self, domain_id: str) -> dict[str, Any] | None:
-        t = s.event_configs
-        r = self.conn.execute(select(t.c.config).where(t.c.domain_id == domain_id)).first()
-        return r.config if r is not None else None
+        r = _GET_EVENT_CONFIG.first(self, {"domain_id": domain_id})
+        return r["config"] if r is not None else None
 
     def put_event_config(self, domain_id: str, config: dict[str, Any], now_ms: int) -> None:
         t = s.event_configs

@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.engine import Dialect
 
 from opencases.store import schema as s
+from opencases.store.prepared import Prepared, insert_of
 
 # Set on a connection that wrote outbox rows; the delivery worker's commit listener reads it
 # to wake up at once instead of at its next poll.
@@ -49,22 +51,27 @@ def _event_values(by_id: bool, by_namespace: bool) -> Select[Any]:
     )
 
 
-# Built once: building the statement cost more than running it (it runs for every event).
-_EVENT_VALUES = {(i, n): _event_values(i, n) for i in (False, True) for n in (False, True) if i or n}
+# Built once and run on the DBAPI cursor (prepared.py): it runs for every event.
+_EVENT_VALUES = {
+    (i, n): Prepared(_event_values(i, n), expanding=(("ids",) if i else ()) + (("spaces",) if n else ()))
+    for i in (False, True)
+    for n in (False, True)
+    if i or n
+}
 
 
 class OutboxRepo:
     conn: Connection
     dialect: str
+    dbapi_connection: Any
+    sa_dialect: Dialect
 
     def insert_outbox(self, rows: list[dict[str, Any]]) -> None:
         """Queue events: each row has account, domain_id, order_key, payload, created_ms."""
         if not rows:
             return
-        self.conn.execute(
-            insert(s.outbox),
-            [r | {"state": PENDING, "attempts": 0, "next_attempt_ms": r["created_ms"]} for r in rows],
-        )
+        full = [r | {"state": PENDING, "attempts": 0, "next_attempt_ms": r["created_ms"]} for r in rows]
+        insert_of(s.outbox, full[0]).run_many(self, full)
         self.conn.info[OUTBOX_WRITTEN] = True
 
     def event_case_values(
@@ -74,9 +81,12 @@ class OutboxRepo:
         listed plus every field of the given namespaces ("System", "Custom"); never deleted ones."""
         if not field_ids and not namespaces:
             return []
-        q = _EVENT_VALUES[(bool(field_ids), bool(namespaces))]
-        params = {"domain_id": domain_id, "case_id": case_id, "ids": field_ids, "spaces": namespaces}
-        return [dict(r._mapping) for r in self.conn.execute(q, params)]
+        params: dict[str, Any] = {"domain_id": domain_id, "case_id": case_id}
+        if field_ids:
+            params["ids"] = field_ids
+        if namespaces:
+            params["spaces"] = namespaces
+        return _EVENT_VALUES[(bool(field_ids), bool(namespaces))].rows(self, params)
 
     def claim_outbox(
         self, worker: str, now_ms: int, lease_ms: int, limit: int, window: int

@@ -12,6 +12,11 @@ A `Prepared` holds a Core statement whose values are `bindparam()`s (expanding o
 bind casts are exactly what SQLAlchemy would send. Rows come back as dicts keyed by column
 name, converted by the column types' result processors: the values `dict(row._mapping)`
 gives. It runs in the caller's transaction (a Tx), on its DBAPI connection.
+
+A `PreparedWrite` does the same for the INSERT, UPDATE and DELETE every mutation runs (values,
+search text, version, audit and outbox rows): values go through the column types' bind
+processors (JSON, Boolean), as SQLAlchemy would send them; `insert_of()` gives one per table
+and set of columns.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, bindparam, insert
 from sqlalchemy.engine import Dialect
 
 # IN lists longer than this run through SQLAlchemy rather than get a compilation per length.
@@ -124,30 +129,7 @@ class Prepared:
         return compiled
 
     def _compile(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
-        sample: dict[str, Any] = {}
-        for name, value in params.items():
-            if name in self.expanding:
-                sample[name] = [_Sentinel(name, i) for i in range(len(value))]
-            else:
-                sample[name] = _Sentinel(name, None)
-        compiler = self.statement.compile(dialect=dialect)
-        if compiler.literal_execute_params:
-            raise RuntimeError("a prepared statement cannot render parameters as literals")
-        state = compiler.construct_expanded_state(sample)
-        names = state.positiontup if compiler.positional else list(state.parameters)
-        if names is None:
-            raise RuntimeError("a positional statement without a parameter order")
-        # In SQL order: (driver name, our name, list index or None), or (driver name, None,
-        # fixed value) for a value the statement carries (the OFFSET 0 SQLite adds to a LIMIT).
-        sources: list[tuple[str, str | None, Any]] = []
-        for driver_name in names:
-            value = state.parameters[driver_name]
-            if isinstance(value, _Sentinel):
-                sources.append((driver_name, value.name, value.index))
-            else:
-                sources.append((driver_name, None, value))
-        args = _args_builder(sources, dict(state.processors), compiler.positional)
-        return _Compiled(state.statement, args, dialect.name == "sqlite")
+        return _compile(self.statement, self.expanding, dialect, params)
 
     def _describe(self, compiled: _Compiled, dialect: Dialect, description: Sequence[Any]) -> None:
         if len(description) != len(self._columns):
@@ -162,6 +144,99 @@ class Prepared:
                 processors.append((key, process))
         compiled.processors = tuple(processors)
         compiled.keys = keys
+
+
+class PreparedWrite:
+    """An INSERT, UPDATE or DELETE built once; `run()` executes it in a Tx (on the DBAPI
+    connection, in the transaction SQLAlchemy began) and returns the row count, `run_many()`
+    executes it once per parameter set (the driver's executemany).
+
+    Runs no RETURNING and raises the driver's own exceptions (`tx.sa_dialect.loaded_dbapi`'s),
+    not SQLAlchemy's wrappers. Values the statement's columns convert (JSON, Boolean) go
+    through the same bind processors SQLAlchemy would use.
+    """
+
+    __slots__ = ("statement", "expanding", "_compiled")
+
+    def __init__(self, statement: Any, expanding: Sequence[str] = ()) -> None:
+        self.statement = statement
+        self.expanding = tuple(expanding)
+        self._compiled: dict[Any, _Compiled] = {}
+
+    def _lookup(self, dialect: Dialect, params: Mapping[str, Any]) -> _Compiled | None:
+        if self.expanding:
+            lengths = tuple(len(params[name]) for name in self.expanding)
+            if max(lengths) > MAX_EXPANDED or min(lengths) == 0:
+                return None
+            key: Any = (type(dialect), lengths)
+        else:
+            key = type(dialect)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = _compile(self.statement, self.expanding, dialect, params)
+        return compiled
+
+    def run(self, tx: Runner, params: Mapping[str, Any]) -> int:
+        compiled = self._lookup(tx.sa_dialect, params)
+        if compiled is None:
+            return int(tx.conn.execute(self.statement, dict(params)).rowcount)
+        if compiled.sqlite:
+            return int(tx.dbapi_connection.execute(compiled.sql, compiled.args(params)).rowcount)
+        cursor = tx.dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.args(params))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def run_many(self, tx: Runner, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Every row has the same keys; no expanding parameters."""
+        if not rows:
+            return
+        if len(rows) == 1:
+            self.run(tx, rows[0])
+            return
+        compiled = self._lookup(tx.sa_dialect, rows[0])
+        assert compiled is not None
+        args = compiled.args
+        cursor = tx.dbapi_connection.cursor()
+        try:
+            cursor.executemany(compiled.sql, [args(r) for r in rows])
+        finally:
+            cursor.close()
+
+
+def _compile(statement: Any, expanding: Sequence[str], dialect: Dialect, params: Mapping[str, Any]) -> _Compiled:
+    sample: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in expanding:
+            sample[name] = [_Sentinel(name, i) for i in range(len(value))]
+        else:
+            sample[name] = _Sentinel(name, None)
+    compiler = statement.compile(dialect=dialect)
+    if compiler.literal_execute_params:
+        raise RuntimeError("a prepared statement cannot render parameters as literals")
+    state = compiler.construct_expanded_state(sample)
+    names = state.positiontup if compiler.positional else list(state.parameters)
+    if names is None:
+        raise RuntimeError("a positional statement without a parameter order")
+    # In SQL order: (driver name, our name, list index or None), or (driver name, None,
+    # fixed value) for a value the statement carries (the OFFSET 0 SQLite adds to a LIMIT).
+    sources: list[tuple[str, str | None, Any]] = []
+    for driver_name in names:
+        value = state.parameters[driver_name]
+        if isinstance(value, _Sentinel):
+            sources.append((driver_name, value.name, value.index))
+        else:
+            sources.append((driver_name, None, value))
+    # The statement's own processors (JSON, Boolean...) and those of the expanded lists' elements.
+    processors = {k: v for k, v in compiler._bind_processors.items() if callable(v)}
+    processors.update(state.processors)
+    used = {driver_name for driver_name, _, _ in sources}
+    args = _args_builder(
+        sources, {k: v for k, v in processors.items() if k in used}, compiler.positional
+    )
+    return _Compiled(state.statement, args, dialect.name == "sqlite")
 
 
 def _args_builder(
@@ -192,6 +267,21 @@ def _args_builder(
 
         return build_positional
 
+    if positional:
+        # (name, index, processor): as above, then through the column type's bind processor.
+        processed = tuple(
+            (name, index, bind_processors.get(driver_name)) for driver_name, name, index in sources
+        )
+
+        def build_processed(params: Mapping[str, Any]) -> Any:
+            values = []
+            for name, index, process in processed:
+                value = index if name is None else params[name] if index is None else params[name][index]
+                values.append(value if process is None else process(value))
+            return tuple(values)
+
+        return build_processed
+
     def build(params: Mapping[str, Any]) -> Any:
         values = []
         for driver_name, name, index in sources:
@@ -208,6 +298,19 @@ def _args_builder(
         return {driver_name: v for (driver_name, _, _), v in zip(sources, values, strict=True)}
 
     return build
+
+
+_INSERTS: dict[tuple[str, tuple[str, ...]], PreparedWrite] = {}
+
+
+def insert_of(table: Any, keys: Iterable[str]) -> PreparedWrite:
+    """INSERT INTO `table` of the columns `keys` (columns left out take their scalar defaults),
+    built once per table and set of keys."""
+    key = (table.name, tuple(keys))
+    prepared = _INSERTS.get(key)
+    if prepared is None:
+        prepared = _INSERTS[key] = PreparedWrite(insert(table).values({k: bindparam(k) for k in key[1]}))
+    return prepared
 
 
 def unique(values: Iterable[str]) -> list[str]:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy.engine import Dialect
 
 from opencases.store import schema as s
-from opencases.store.prepared import Prepared
+from opencases.store.prepared import Prepared, insert_of
 
 _r = s.related_items
 _OF_CASE = (_r.c.domain_id == bindparam("domain_id"), _r.c.case_id == bindparam("case_id"))
@@ -21,6 +21,10 @@ _CASE_RELATED_ITEMS = Prepared(select(_r).where(*_OF_CASE).order_by(*_NEWEST_FIR
 _CASE_RELATED_ITEMS_OF_TYPES = Prepared(
     select(_r).where(*_OF_CASE, _r.c.type.in_(bindparam("types", expanding=True))).order_by(*_NEWEST_FIRST),
     expanding=("types",),
+)
+
+_COUNT_BY_TYPE = Prepared(
+    select(_r.c.type, func.count().label("n")).where(*_OF_CASE).group_by(_r.c.type)
 )
 
 
@@ -36,7 +40,7 @@ class RelatedRepo:
 
     # -- related items ---------------------------------------------------------------------
     def insert_related_item(self, row: dict[str, Any]) -> None:
-        self.conn.execute(insert(s.related_items).values(**row))
+        insert_of(s.related_items, row).run(self, row)
 
     def get_related_item(self, domain_id: str, case_id: str, related_item_id: str) -> dict[str, Any] | None:
         params = {"domain_id": domain_id, "case_id": case_id, "related_item_id": related_item_id}
@@ -63,13 +67,8 @@ class RelatedRepo:
             )
 
     def count_related_items_by_type(self, domain_id: str, case_id: str) -> dict[str, int]:
-        t = s.related_items
-        q = (
-            select(t.c.type, func.count())
-            .where(t.c.domain_id == domain_id, t.c.case_id == case_id)
-            .group_by(t.c.type)
-        )
-        return {r[0]: int(r[1]) for r in self.conn.execute(q)}
+        rows = _COUNT_BY_TYPE.rows(self, {"domain_id": domain_id, "case_id": case_id})
+        return {r["type"]: int(r["n"]) for r in rows}
 
     def case_related_items(
         self, domain_id: str, case_id: str, types: Iterable[str] | None = None
