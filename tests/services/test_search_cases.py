@@ -229,3 +229,15 @@ def test_search_errors(corpus: Corpus) -> None:
         with pytest.raises(ClientError) as exc:
             corpus.client.search_cases(domainId=corpus.domain_id, filter=node)
         assert exc.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_several_contains_in_one_filter(corpus: Corpus) -> None:
+    """Each `contains` keeps its own needle (they once shared one bound parameter)."""
+    text_id = next(f for f, t in corpus.types.items() if t == "Text")
+    node = {"orAll": [{"field": {"contains": {"id": text_id, "value": {"stringValue": needle}}}}
+                      for needle in ("alpha", "gamma ray", "zeta")]}
+    ids, total = corpus.search_all(filter=node)
+    expected = {c["caseId"] for c in corpus.cases if matches(c, node, corpus.types)}
+    assert set(ids) == expected and total == len(expected)
+    assert len(expected) > len({c["caseId"] for c in corpus.cases
+                                if matches(c, node["orAll"][0], corpus.types)})

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     and_,
+    bindparam,
     cast,
     false,
     func,
@@ -114,8 +115,13 @@ def _contains(col: Any, needle: str, dialect: str) -> ColumnElement[bool]:
     # Candidates from the trigram index (folds case at least as widely as lower()), then the
     # exact test; the quoted phrase makes FTS syntax in the needle literal.
     phrase = '"' + needle.replace('"', '""') + '"'
-    candidates = select(text("rowid")).select_from(text("value_trgm")).where(
-        text("value_trgm MATCH :needle").bindparams(needle=phrase)
+    candidates = (
+        select(text("rowid"))
+        .select_from(text("value_trgm"))
+        .where(
+            # unique: an orAll may hold several contains, each with its own needle.
+            text("value_trgm MATCH :needle").bindparams(bindparam("needle", phrase, unique=True))
+        )
     )
     return and_(literal_column("case_values.rowid").in_(candidates), exact)
 
@@ -190,16 +196,20 @@ def text_matches(domain_id: str, term: str, dialect: str) -> Select[Any] | None:
     t = s.case_text
     if dialect == "postgresql":
         query = " & ".join(f"'{tok}':*" for tok in tokens)
-        pred = text("to_tsvector('simple', case_text.body) @@ to_tsquery('simple', :q)").bindparams(q=query)
+        pred = text("to_tsvector('simple', case_text.body) @@ to_tsquery('simple', :q)").bindparams(
+            bindparam("q", query, unique=True)
+        )
         return select(t.c.case_id).where(t.c.domain_id == domain_id, pred)
     query = " AND ".join(f'"{tok}"*' for tok in tokens)
-    fts = select(text("rowid")).select_from(text("case_fts")).where(text("case_fts MATCH :q").bindparams(q=query))
+    fts = (
+        select(text("rowid"))
+        .select_from(text("case_fts"))
+        .where(text("case_fts MATCH :q").bindparams(bindparam("q", query, unique=True)))
+    )
     return select(t.c.case_id).where(t.c.domain_id == domain_id, t.c.rowid_.in_(fts))
 
 
-def compile_search_term(
-    domain_id: str, term: str, dialect: str, selective: bool = True
-) -> ColumnElement[bool] | None:
+def compile_search_term(domain_id: str, term: str, dialect: str, selective: bool = True) -> ColumnElement[bool] | None:
     """The searchTerm condition: driven from the text index when few cases match, else probed
     per case (the case's own text row) while cases are read in sort order."""
     matches = text_matches(domain_id, term, dialect)
