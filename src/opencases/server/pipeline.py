@@ -9,6 +9,9 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.model import OperationModel
 
 from opencases import api
 from opencases.config import Settings
@@ -46,6 +49,30 @@ class Pipeline:
         self.router = router()
         api.check_registry()
 
+    def route(self, who: Any, method: str, raw_path: str) -> tuple[str, dict[str, str]]:
+        """The operation and its URI labels; throttled here, as AWS throttles at the front door
+        (a throttled call is never parsed or run)."""
+        operation, uri_params = self.router.match(method, raw_path)
+        if self.throttle is not None:
+            self.throttle.check(who.account, who.region, operation)
+        return operation, uri_params
+
+    def execute(
+        self, who: Any, operation: str, uri_params: dict[str, str], query: str, body: bytes, request_id: str
+    ) -> tuple[OperationModel, dict[str, Any]]:
+        """Parse the request and run the operation as `who` (shared with the in-process mock)."""
+        op = operation_model(operation)
+        params = parse_request(op, uri_params, query, body)
+        ctx = RequestContext(
+            store=self.store,
+            settings=self.settings,
+            account=who.account,
+            region=who.region,
+            principal_arn=who.principal_arn,
+            request_id=request_id,
+        )
+        return op, api.invoke(ctx, operation, params)
+
     def handle(
         self,
         method: str,
@@ -66,21 +93,8 @@ class Pipeline:
             # Strict mode verifies the signature before routing or parsing: a refused request
             # changes nothing and reveals nothing about routes.
             who = self.auth.identify(method, raw_path, query, headers, body)
-            operation, uri_params = self.router.match(method, raw_path)
-            if self.throttle is not None:
-                # AWS throttles at the front door: a throttled call is never parsed or run.
-                self.throttle.check(who.account, who.region, operation)
-            op = operation_model(operation)
-            params = parse_request(op, uri_params, query, body)
-            ctx = RequestContext(
-                store=self.store,
-                settings=self.settings,
-                account=who.account,
-                region=who.region,
-                principal_arn=who.principal_arn,
-                request_id=request_id,
-            )
-            result = api.invoke(ctx, operation, params)
+            operation, uri_params = self.route(who, method, raw_path)
+            op, result = self.execute(who, operation, uri_params, query, body, request_id)
             status, out_headers, out_body = serialize_response(op, result)
         except ServiceError as err:
             status, out_headers, out_body = serialize_error(err)

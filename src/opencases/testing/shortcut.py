@@ -31,14 +31,10 @@ import botocore
 from botocore.awsrequest import AWSResponse, HeadersDict
 from botocore.model import OperationModel
 
-from opencases import api
 from opencases.errors import InternalServerException, ServiceError, ValidationException
 from opencases.server.identity import Identity
 from opencases.server.pipeline import MAX_BODY_BYTES, Pipeline
-from opencases.services.context import RequestContext
 from opencases.testing.parsed import NotEquivalent, client_view, status_code, supports
-from opencases.wire.model import operation_model
-from opencases.wire.parser import parse_request
 from opencases.wire.serializer import serialize_error, serialize_response
 
 log = logging.getLogger("opencases.request")
@@ -169,20 +165,8 @@ class Shortcut:
                     self._identities.clear()
                 self._identities[authorization] = who
             with self.lock:
-                operation, uri_params = pipeline.router.match(method, path)
-                if pipeline.throttle is not None:
-                    pipeline.throttle.check(who.account, who.region, operation)
-                op = operation_model(operation)
-                params = parse_request(op, uri_params, query, body)
-                ctx = RequestContext(
-                    store=pipeline.store,
-                    settings=pipeline.settings,
-                    account=who.account,
-                    region=who.region,
-                    principal_arn=who.principal_arn,
-                    request_id=rid,
-                )
-                result = api.invoke(ctx, operation, params)
+                operation, uri_params = pipeline.route(who, method, path)
+                op, result = pipeline.execute(who, operation, uri_params, query, body, rid)
             status = status_code(op)
             try:
                 if not supports(op):
