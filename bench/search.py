@@ -1,6 +1,8 @@
 """SearchCases at scale: import N cases with 15 fields of mixed types, then time a query mix.
 
     .venv/bin/python bench/search.py [--cases 100000] [--database-url URL] [--repeat 15]
+    .venv/bin/python bench/search.py --cases 1000000 --keep      # prints the URL it kept
+    .venv/bin/python bench/search.py --reuse URL                  # the query mix again, no import
 
 Runs in process (the store plus `opencases.api.invoke`, no HTTP), on a fresh SQLite file by
 default or on a private schema of a PostgreSQL database. Prints the import rate, the
@@ -169,11 +171,15 @@ def main() -> None:
     ap.add_argument("--database-url", help="default: a fresh SQLite file; postgresql://... uses a private schema")
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--batch-size", type=int, default=1000)
+    ap.add_argument("--keep", action="store_true", help="keep the database and print its URL for --reuse")
+    ap.add_argument("--reuse", metavar="URL", help="time the query mix on a database kept by --keep")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="opencases-bench-")
     schema = None
-    if args.database_url and args.database_url.startswith("postgres"):
+    if args.reuse:
+        url = args.reuse
+    elif args.database_url and args.database_url.startswith("postgres"):
         schema = PostgresSchema(args.database_url)
         url = schema.url
     else:
@@ -181,12 +187,22 @@ def main() -> None:
     store = Store(url)
     ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
     try:
-        d, ids, template = setup(ctx)
-        started = time.perf_counter()
-        report = import_cases(ctx, d, lines(args.cases, ids, template, random.Random(1)), batch_size=args.batch_size)
-        import_s = time.perf_counter() - started
-        assert report.cases == args.cases, report.errors[:3]
-        if store.dialect == "postgresql":
+        if args.reuse:
+            d, ids = kept_domain(ctx)
+            import_s = 0.0
+        else:
+            d, ids, template = setup(ctx)
+            started = time.perf_counter()
+            report = import_cases(
+                ctx, d, lines(args.cases, ids, template, random.Random(1)), batch_size=args.batch_size
+            )
+            import_s = time.perf_counter() - started
+            assert report.cases == args.cases, report.errors[:3]
+        if args.reuse:
+            with store.read() as tx:
+                args.cases = tx.count_matches(d, None, "", "arn:")
+            size = 0
+        elif store.dialect == "postgresql":
             with store.db.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")
                 size = conn.exec_driver_sql(
@@ -201,7 +217,8 @@ def main() -> None:
             path = url.removeprefix("sqlite:///")
             size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
         print(f"database: {store.dialect}, {args.cases} cases, {int(size or 0) / 1e6:.0f} MB")
-        print(f"import: {args.cases / import_s:.0f} cases/s ({import_s:.1f} s)")
+        if import_s:
+            print(f"import: {args.cases / import_s:.0f} cases/s ({import_s:.1f} s)")
         print(f"{'query':28} {'p50 ms':>8} {'p95 ms':>8} {'matches':>9} {'count p50':>10}")
         mix = queries(d, ids)
         for name, extra in mix.items():
@@ -224,8 +241,17 @@ def main() -> None:
         print(f"{'40th page, sort on Number':28} {statistics.median(times):8.1f} {_p95(times):8.1f}")
     finally:
         store.close()
-        if schema is not None:
+        if args.keep and not args.reuse:
+            print(f"kept: --reuse '{url}'")
+        elif schema is not None:
             schema.drop()
+
+
+def kept_domain(ctx: RequestContext) -> tuple[str, dict[str, str]]:
+    """The domain of a kept database and its field ids by name."""
+    d = api.invoke(ctx, "ListDomains", {})["domains"][0]["domainId"]
+    listed = api.invoke(ctx, "ListFields", {"domainId": d, "maxResults": 100})["fields"]
+    return d, {f["name"]: f["fieldId"] for f in listed}
 
 
 def count_only(ctx: RequestContext, params: dict[str, Any]) -> int:
