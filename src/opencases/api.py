@@ -26,6 +26,7 @@ from opencases.services import (  # noqa: F401  (importing registers the handler
 )
 from opencases.services.context import RequestContext
 from opencases.services.registry import HANDLERS, PENDING
+from opencases.store.db import WriterBusy
 from opencases.wire.model import operation_model, service_model
 from opencases.wire.validate import validate
 
@@ -55,7 +56,7 @@ def invoke(ctx: RequestContext, operation_name: str, params: dict[str, Any], *, 
         raise ValidationException(f"{operation_name} is not implemented by this opencases server yet ({issue})")
     try:
         return handler(ctx, params) or {}
-    except ServiceError:
+    except (ServiceError, WriterBusy):
         raise
     except Exception as exc:
         log.exception("internal error in %s (request %s)", operation_name, ctx.request_id)

@@ -105,3 +105,111 @@ def test_clean_shutdown(tmp_path: Path, sig: int) -> None:
     live.proc.send_signal(sig)
     assert live.proc.wait(timeout=15) == 0
     live.stop()
+
+
+# -- where requests run: on the event loop (SQLite, bounded operations) or in a worker thread --
+
+class _Recorded:
+    """The app's pipeline.handle, recording the thread each request ran on."""
+
+    def __init__(self, app: Any) -> None:
+        self.handle = app.pipeline.handle
+        self.threads: list[str] = []
+        app.pipeline.handle = self
+
+    def __call__(self, *args: Any) -> Any:
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+        return self.handle(*args)
+
+
+def _asgi_update(app: Any, domain_id: str, case_id: str, title: str, hold: float = 0.0) -> int:
+    """UpdateCase through the ASGI app while another thread holds SQLite's writer `hold` s."""
+    import asyncio
+    import threading
+
+    from tests.fuzz_requests import auth_header
+
+    release = threading.Event()
+    holding = threading.Event()
+
+    def holder() -> None:
+        with app.store.db.write():
+            holding.set()
+            release.wait(hold)
+
+    async def run() -> int:
+        thread = threading.Thread(target=holder)
+        if hold:
+            thread.start()
+            assert holding.wait(10)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            r = await client.put(
+                f"/domains/{domain_id}/cases/{case_id}",
+                json={"fields": [{"id": "title", "value": {"stringValue": title}}]},
+                headers={"Authorization": auth_header("123456789012")},
+            )
+        if hold:
+            thread.join()
+        return r.status_code
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def inline_app(tmp_path: Path) -> Any:
+    from opencases import api
+    from opencases.config import Settings
+    from opencases.server.app import create_app
+    from opencases.services.context import RequestContext
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'inline.db'}")
+    app = create_app(settings)
+    ctx = RequestContext(store=app.store, settings=settings, account="123456789012")
+    domain_id = api.invoke(ctx, "CreateDomain", {"name": "d"})["domainId"]
+    template_id = api.invoke(ctx, "CreateTemplate", {"domainId": domain_id, "name": "t"})["templateId"]
+    case_id = api.invoke(ctx, "CreateCase", {
+        "domainId": domain_id, "templateId": template_id,
+        "fields": [{"id": "title", "value": {"stringValue": "first"}}],
+    })["caseId"]
+
+    def title() -> str:
+        got = api.invoke(ctx, "GetCase", {"domainId": domain_id, "caseId": case_id, "fields": [{"id": "title"}]})
+        return str(got["fields"][0]["value"]["stringValue"])
+
+    yield app, domain_id, case_id, title
+    app.store.close()
+
+
+def test_bounded_writes_run_on_the_event_loop(inline_app: Any) -> None:
+    app, domain_id, case_id, title = inline_app
+    recorded = _Recorded(app)
+    assert _asgi_update(app, domain_id, case_id, "second") == 200
+    assert recorded.threads == ["MainThread"]  # asyncio.run's loop runs on this thread
+    assert title() == "second"
+
+
+def test_a_busy_writer_is_waited_for_without_blocking_the_loop(inline_app: Any) -> None:
+    app, domain_id, case_id, title = inline_app
+    recorded = _Recorded(app)
+    # Held for 20 ms, under INLINE_WAIT: the request polls, then runs on the loop, once.
+    assert _asgi_update(app, domain_id, case_id, "third", hold=0.02) == 200
+    assert recorded.threads.count("MainThread") >= 2 and len(set(recorded.threads)) == 1
+    assert title() == "third"
+
+
+def test_a_writer_busy_for_long_sends_the_request_to_a_thread(
+    inline_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencases.server import app as app_module
+
+    app, domain_id, case_id, title = inline_app
+    monkeypatch.setattr(app_module, "INLINE_WAIT", 0.01)
+    recorded = _Recorded(app)
+    assert _asgi_update(app, domain_id, case_id, "fourth", hold=0.3) == 200
+    assert recorded.threads[0] == "MainThread" and recorded.threads[-1] != "MainThread"
+    assert title() == "fourth"
+    with app.store.read() as tx:  # applied once: one audit event per update
+        assert len(tx.list_audit_events(domain_id, case_id, None, 100)) == 2

@@ -18,6 +18,10 @@ rather than one per event. A dead event no longer holds back the later events of
 
 A commit that wrote outbox rows in this process wakes the worker at once; work written by
 other processes is found by polling every `event_poll` seconds.
+
+The worker's database transactions go through `run_db`, which the server points at its event
+loop on SQLite (server/app.py): the loop then is SQLite's only writer in the process, and a
+claim never waits for the GIL between its statements while the loop runs requests.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import event
@@ -46,6 +50,12 @@ from opencases.store.outbox_repo import OUTBOX_WRITTEN
 from opencases.store.store import Store
 
 log = logging.getLogger("opencases.events")
+
+T = TypeVar("T")
+
+
+def _run_here(fn: Callable[[], T]) -> T:
+    return fn()
 
 
 class SinkError(Exception):
@@ -218,6 +228,8 @@ class DeliveryWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.event_concurrency), thread_name_prefix="events")
+        # Runs a function doing database work, and returns its result (see the module docstring).
+        self.run_db: Callable[[Callable[[], Any]], Any] = _run_here
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> DeliveryWorker:
@@ -266,8 +278,7 @@ class DeliveryWorker:
 
     def _idle_timeout(self, poll: float) -> float:
         """Sleep until the next retry falls due, or one poll interval."""
-        with self.store.read() as tx:
-            due = tx.next_outbox_due_ms()
+        due = self.run_db(self._next_due)
         if due is None:
             return poll
         wait = (due - self.clock()) / 1000
@@ -285,13 +296,17 @@ class DeliveryWorker:
         """
         s = self.settings
         outcome, self._unsettled = self._unsettled, None
-        try:
+
+        def settle_and_claim() -> list[dict[str, Any]]:
             with self.store.write() as tx:
                 if outcome is not None:
                     self._settle(tx, outcome)
-                rows = tx.claim_outbox(
+                return list(tx.claim_outbox(
                     self.worker_id, self.clock(), int(s.event_lease * 1000), s.event_batch, s.event_batch * 5
-                )
+                ))
+
+        try:
+            rows = self.run_db(settle_and_claim)
         except Exception:
             self._unsettled = outcome
             raise
@@ -336,9 +351,16 @@ class DeliveryWorker:
         """Record the outcome of the last batch now (before stopping)."""
         outcome, self._unsettled = self._unsettled, None
         if outcome is not None:
-            with self.store.write() as tx:
-                self._settle(tx, outcome)
+            def settle() -> None:
+                with self.store.write() as tx:
+                    self._settle(tx, outcome)
+
+            self.run_db(settle)
             self._forget(outcome)
+
+    def _next_due(self) -> int | None:
+        with self.store.read() as tx:
+            return tx.next_outbox_due_ms()
 
     def _settle(self, tx: Any, outcome: Outcome) -> None:
         delivered, failed, released = outcome

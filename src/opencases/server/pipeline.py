@@ -19,6 +19,7 @@ from opencases.errors import InternalServerException, ServiceError, ValidationEx
 from opencases.server.identity import Authenticator
 from opencases.server.throttle import Throttle, throttle_for
 from opencases.services.context import RequestContext
+from opencases.store.db import WriterBusy
 from opencases.store.store import Store
 from opencases.wire.model import operation_model
 from opencases.wire.parser import parse_request
@@ -28,6 +29,19 @@ from opencases.wire.serializer import serialize_error, serialize_response
 log = logging.getLogger("opencases.request")
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
+
+# Operations whose work is bounded by one case or one page: on SQLite the server runs them on
+# its event loop instead of a worker thread (server/app.py). The hop to a thread and back
+# cost more than a GetCase itself, and a thread running Python competes with the loop for
+# the GIL. Searches across cases, batches and deletions of whole resources stay in threads.
+INLINE_OPERATIONS = frozenset({
+    "GetCase", "GetCaseAuditEvents", "ListCasesForContact", "SearchRelatedItems",
+    "CreateCase", "UpdateCase", "CreateRelatedItem", "UpdateRelatedItem", "DeleteRelatedItem",
+    "GetDomain", "ListDomains", "GetTemplate", "ListTemplates", "GetLayout", "ListLayouts",
+    "ListFields", "ListFieldOptions", "BatchGetField", "ListCaseRules", "BatchGetCaseRule",
+    "GetCaseEventConfiguration", "GetMergeCasesStatus", "ListTagsForResource", "TagResource",
+    "UntagResource",
+})
 
 
 @dataclass
@@ -48,6 +62,18 @@ class Pipeline:
         self.auth = Authenticator.from_settings(settings)
         self.router = router()
         api.check_registry()
+
+    def runs_inline(self, method: str, raw_path: str) -> bool:
+        """Whether this request may run on the event loop (SQLite, an INLINE_OPERATIONS one).
+        Routing has no side effects, so peeking before authentication reveals nothing."""
+        if not self.store.db.is_sqlite:
+            # PostgreSQL statements wait on the network and on other processes' row locks.
+            return False
+        try:
+            operation, _ = self.router.match(method, raw_path)
+        except ServiceError:
+            return True  # refused without touching the database
+        return operation in INLINE_OPERATIONS
 
     def route(self, who: Any, method: str, raw_path: str) -> tuple[str, dict[str, str]]:
         """The operation and its URI labels; throttled here, as AWS throttles at the front door
@@ -98,6 +124,8 @@ class Pipeline:
             status, out_headers, out_body = serialize_response(op, result)
         except ServiceError as err:
             status, out_headers, out_body = serialize_error(err)
+        except WriterBusy:
+            raise  # run on the event loop and the writer was taken: the app retries in a thread
         except Exception:
             log.exception("unhandled error (request %s)", request_id)
             status, out_headers, out_body = serialize_error(

@@ -2,7 +2,8 @@
 
 SQLite runs in WAL mode with one writer at a time: writes take an in-process lock and
 `BEGIN IMMEDIATE`, so concurrent writers queue instead of failing with SQLITE_BUSY half-way
-through a transaction; readers use the pool and never block the writer.
+through a transaction; readers use the pool and never block the writer. A caller that must
+not wait for that lock (the server's event loop, `Database.no_wait`) gets WriterBusy instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
+
+
+class WriterBusy(Exception):
+    """SQLite's writer is taken and the caller asked not to wait (`Database.no_wait`). Raised
+    before the transaction begins, so nothing was written: the caller runs the request again
+    where it may wait."""
+
+
+_local = threading.local()
 
 
 def normalize_url(url: str) -> str:
@@ -117,13 +127,35 @@ class Database:
         return held, False
 
     @contextmanager
+    def no_wait(self) -> Iterator[None]:
+        """Within this block, on this thread, a write finding the SQLite writer taken raises
+        WriterBusy instead of waiting."""
+        _local.no_wait = True
+        try:
+            yield
+        finally:
+            _local.no_wait = False
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A read-write transaction: commits on success, rolls back on any exception."""
-        if self._write_lock is not None:
-            with self._write_lock, self.engine.connect() as conn:
-                conn = conn.execution_options(opencases_write=True)
-                with conn.begin():
-                    yield conn
+        lock = self._write_lock
+        if lock is not None:
+            if getattr(_local, "no_wait", False):
+                if not lock.acquire(blocking=False):
+                    raise WriterBusy
+                # Only the first write may give up: once one has committed, running the
+                # request again would apply it twice, so any later one waits.
+                _local.no_wait = False
+            else:
+                lock.acquire()
+            try:
+                with self.engine.connect() as conn:
+                    conn = conn.execution_options(opencases_write=True)
+                    with conn.begin():
+                        yield conn
+            finally:
+                lock.release()
         else:
             with self.engine.begin() as conn:
                 yield conn
