@@ -100,7 +100,18 @@ def _field_condition(domain_id: str, node: Cond | Group, dialect: str, selective
     rows = value_rows(domain_id, node, dialect)
     if selective(node):
         return C.c.case_id.in_(rows)
-    return rows.with_only_columns(literal(1)).where(V.c.case_id == C.c.case_id).exists()
+    return _probe(rows.with_only_columns(literal(1)).where(V.c.case_id == C.c.case_id), dialect)
+
+
+def _probe(sub: Select[Any], dialect: str) -> ColumnElement[bool]:
+    """`EXISTS (sub)`, evaluated per case as the cases are read.
+
+    PostgreSQL would otherwise pull an EXISTS up into a semi-join and choose its plan by its
+    own estimate of the matches: where that estimate is low (ranges, substrings, words), it
+    reads every match, joins and sorts them all for one page. OFFSET 0 keeps the subquery a
+    per-row probe (a SubPlan), as the selectivity probes decided.
+    """
+    return (sub.offset(0) if dialect == "postgresql" else sub).exists()
 
 
 def _contains(col: Any, needle: str, dialect: str) -> ColumnElement[bool]:
@@ -217,7 +228,7 @@ def compile_search_term(domain_id: str, term: str, dialect: str, selective: bool
         return None
     if selective:
         return C.c.case_id.in_(matches)
-    return matches.with_only_columns(literal(1)).where(s.case_text.c.case_id == C.c.case_id).exists()
+    return _probe(matches.with_only_columns(literal(1)).where(s.case_text.c.case_id == C.c.case_id), dialect)
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,15 @@ class SearchRepo:
     ) -> list[Any]:
         """The WHERE of a search. For a page, conditions with few matching rows drive the
         query from their index and the rest are probed per case in sort order; for a count,
-        the narrowest condition drives and the others are probed."""
+        the narrowest condition drives and the others are probed (on SQLite; PostgreSQL
+        plans a count's semi-joins itself)."""
         where = []
-        if tree is not None:
+        if tree is not None and for_count and self.dialect == "postgresql":
+            # Every condition a semi-join: PostgreSQL orders and joins them by its statistics
+            # (migration 0003), merging index ranges that come out in case-id order, so the
+            # broad conditions need not be counted first to find the narrowest.
+            where.append(compile_filter(domain_id, tree, self.dialect, case_arn_prefix))
+        elif tree is not None:
             sizes = {node: self._matching_rows(domain_id, node, SELECTIVE_ROWS) for node in field_conditions(tree)}
             if for_count and len(sizes) > 1:
                 # The narrowest condition drives the count: measure the broad ones in full.
@@ -132,9 +138,9 @@ class SearchRepo:
         if search_term:
             matches = text_matches(domain_id, search_term, self.dialect)
             if matches is not None:
-                sub = matches.limit(SELECTIVE_ROWS).subquery()
-                found = int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
-                term = compile_search_term(domain_id, search_term, self.dialect, found < SELECTIVE_ROWS or for_count)
+                # A count always drives from the text index.
+                selective = for_count or self._text_rows(domain_id, search_term, SELECTIVE_ROWS) < SELECTIVE_ROWS
+                term = compile_search_term(domain_id, search_term, self.dialect, selective)
                 if term is not None:
                     where.append(term)
         return where
@@ -149,6 +155,19 @@ class SearchRepo:
         if key not in memo:
             sub = value_rows(domain_id, node, self.dialect).limit(cap).subquery()
             memo[key] = int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+        return memo[key]
+
+    def _text_rows(self, domain_id: str, term: str, cap: int) -> int:
+        """How many cases' text matches a search term, counting no further than `cap`
+        (memoized for the transaction, as `_matching_rows`)."""
+        memo: dict[Any, int] = self.__dict__.setdefault("_row_counts", {})
+        key = (domain_id, "searchTerm", term, cap)
+        if key not in memo:
+            matches = text_matches(domain_id, term, self.dialect)
+            memo[key] = 0
+            if matches is not None:
+                sub = matches.limit(cap).subquery()
+                memo[key] = int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
         return memo[key]
 
     def count_matches(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str) -> int:
