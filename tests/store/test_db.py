@@ -80,3 +80,36 @@ def test_no_wait_is_per_thread_and_ends_with_its_block(db: Database) -> None:
         conn.execute(text("INSERT INTO t VALUES (1)"))
     thread.join()
     assert rows(db) == 1
+
+
+def test_a_kept_reader_serves_this_thread_and_nested_reads_get_their_own(tmp_path: Path) -> None:
+    from opencases.store.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'k.db'}")
+    store.db.keep_reader()
+    kept = store.db._kept[threading.get_ident()][0]
+    try:
+        with store.read() as outer:
+            assert outer.dbapi_connection is kept.dbapi_connection
+            with store.read() as inner:  # the kept one is in use: a pooled one
+                assert inner.dbapi_connection is not kept.dbapi_connection
+            # The SQLAlchemy Connection of a kept reader is on the same connection and snapshot.
+            assert outer.conn.connection.dbapi_connection is kept.dbapi_connection
+            assert outer.conn.execute(text("SELECT 1")).scalar_one() == 1
+        for _ in range(3):  # given back each time, never to the pool
+            with store.read() as again:
+                assert again.dbapi_connection is kept.dbapi_connection
+                assert again.conn.execute(text("SELECT count(*) FROM cases")).scalar_one() == 0
+        assert not kept.dbapi_connection.in_transaction  # every read ended its transaction
+        seen: list[object] = []
+
+        def other_thread() -> None:
+            with store.read() as tx:
+                seen.append(tx.dbapi_connection)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        assert seen and seen[0] is not kept.dbapi_connection  # kept for its own thread only
+    finally:
+        store.close()

@@ -169,6 +169,8 @@ class OpenCasesApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 sys.setswitchinterval(float(os.environ.get("OPENCASES_SWITCH_INTERVAL", SWITCH_INTERVAL)))
+                # Most reads run here, on the event loop's thread: they keep one connection.
+                self.store.db.keep_reader()
                 # Events committed before a crash or while no sink was configured go out now.
                 self.delivery = start_delivery(self.store, self.settings)
                 if self.delivery is not None and self.store.db.is_sqlite:

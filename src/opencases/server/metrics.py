@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -83,6 +84,9 @@ class Metrics:
 
     def __init__(self, store: Store) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # (operation, status) -> the children of both metrics; operations come from the
+        # router (the model's 47 or "-") and statuses from our own answers, so it stays small.
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "opencases_requests",
             "API requests answered, by operation and HTTP status",
@@ -100,8 +104,14 @@ class Metrics:
         self.registry.register(self.live)
 
     def observe(self, operation: str, status: int, seconds: float) -> None:
-        self.requests.labels(operation, str(status)).inc()
-        self.latency.labels(operation).observe(seconds)
+        children = self._children.get((operation, status))
+        if children is None:
+            # labels() builds and locks per call; a request's worth of time at the floor.
+            children = self._children[(operation, status)] = (
+                self.requests.labels(operation, str(status)), self.latency.labels(operation)
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         directory = multiprocess_dir()

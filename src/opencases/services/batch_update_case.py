@@ -112,12 +112,13 @@ def _resolve_cases(tx: Tx, domain_id: str, params: dict[str, Any]) -> list[tuple
 @operation("BatchUpdateCase")
 def batch_update_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id = params["domainId"]
-    user, now, token = params.get("performedBy"), ctx.now_ms(), params.get("clientToken")
+    user, token = params.get("performedBy"), params.get("clientToken")
     if not params["fields"] and all(params.get(m) is None for m in TOP_LEVEL.values()):
         raise ValidationException(
             "Nothing to update: give at least one entry in fields, or title, status or customerId"
         )
     with ctx.store.write() as tx:
+        now = ctx.now_ms()  # stamped holding the writer: see SNAPSHOT_LAG_MS
         require_domain(ctx, tx, domain_id)
         if token:
             original = idempotency.claim(tx, domain_id, OPERATION, token, params, now)

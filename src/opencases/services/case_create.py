@@ -65,11 +65,11 @@ def _insert_case(tx: Tx, row: dict[str, Any], supplied: str | None) -> str:
 @operation("CreateCase")
 def create_case(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id = params["domainId"]
-    now = ctx.now_ms()
-    case_id = new_time_ordered_id(now)
-    response = {"caseId": case_id, "caseArn": case_arn(ctx, domain_id, case_id)}
     token = params.get("clientToken")
     with ctx.store.write() as tx:
+        now = ctx.now_ms()  # stamped holding the writer: see SNAPSHOT_LAG_MS
+        case_id = new_time_ordered_id(now)
+        response = {"caseId": case_id, "caseArn": case_arn(ctx, domain_id, case_id)}
         require_domain(ctx, tx, domain_id)
         if token:
             original = idempotency.claim(tx, domain_id, "CreateCase", token, params, now, response)

@@ -220,8 +220,8 @@ def start_merge_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     secondary = params["secondaryCaseIds"][0]
     selected = _selected_fields(params, secondary)
     user = params.get("performedBy")
-    now = ctx.now_ms()
     with ctx.store.write() as tx:
+        now = ctx.now_ms()  # stamped holding the writer: see SNAPSHOT_LAG_MS
         require_domain(ctx, tx, domain_id)
         if primary == secondary:
             raise Invalid("The primary case and the secondary case are the same case")

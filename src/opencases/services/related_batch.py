@@ -37,8 +37,8 @@ def batch_create_related_item(ctx: RequestContext, params: dict[str, Any]) -> di
     domain_id, content = params["domainId"], params["content"]
     user = params.get("performedBy")
     token = params.get("clientToken")
-    now = ctx.now_ms()
     with ctx.store.write() as tx:
+        now = ctx.now_ms()  # stamped holding the writer: see SNAPSHOT_LAG_MS
         require_domain(ctx, tx, domain_id)
         if token:
             original = idempotency.claim(tx, domain_id, "BatchCreateRelatedItem", token, params, now)

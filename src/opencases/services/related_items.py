@@ -118,8 +118,8 @@ def remove_item(
 def create_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id, case_id, type_ = params["domainId"], params["caseId"], params["type"]
     user = params.get("performedBy")
-    now = ctx.now_ms()
     with ctx.store.write() as tx:
+        now = ctx.now_ms()  # stamped holding the writer: see SNAPSHOT_LAG_MS
         require_domain(ctx, tx, domain_id)
         writable_case(tx, ctx, domain_id, case_id)
         stored, key = rc.build(tx, ctx, domain_id, case_id, type_, params["content"], now)
@@ -184,8 +184,8 @@ def describe(ctx: RequestContext, tx: Tx, row: dict[str, Any], now_ms: int) -> d
 def update_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id, case_id, related_item_id = params["domainId"], params["caseId"], params["relatedItemId"]
     user = params.get("performedBy")
-    now = ctx.now_ms()
     with ctx.store.write() as tx:
+        now = ctx.now_ms()  # stamped holding the writer: see SNAPSHOT_LAG_MS
         require_domain(ctx, tx, domain_id)
         writable_case(tx, ctx, domain_id, case_id)
         row = _require_item(tx, domain_id, case_id, related_item_id)
@@ -211,8 +211,8 @@ def update_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str
 @operation("DeleteRelatedItem")
 def delete_related_item(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id, case_id, related_item_id = params["domainId"], params["caseId"], params["relatedItemId"]
-    now = ctx.now_ms()
     with ctx.store.write() as tx:
+        now = ctx.now_ms()  # stamped holding the writer: see SNAPSHOT_LAG_MS
         require_domain(ctx, tx, domain_id)
         writable_case(tx, ctx, domain_id, case_id)
         row = _require_item(tx, domain_id, case_id, related_item_id)

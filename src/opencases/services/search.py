@@ -49,8 +49,12 @@ TEXTUAL = frozenset({"Text", "SingleSelect", "Url", "User"})
 # Cases changed since a search's snapshot are re-placed from their audit history; past this
 # many (a bulk update during a long paging), they are placed by their current values.
 CHANGED_CAP = 5000
-# Longer than any write transaction: a write stamped before T - lag has committed by T.
-SNAPSHOT_LAG_MS = 2000
+# Longer than any write transaction: a write stamped before T - lag has committed by T. Case
+# writes take their time stamp inside their transaction. On SQLite that is after taking the
+# only writer, so the lag covers one transaction's run; on PostgreSQL writers run side by
+# side and a commit can wait on other locks after the stamp. Every case changed within the
+# lag is placed from its audit history by every search, so a shorter lag is cheaper.
+SNAPSHOT_LAG_MS = {"sqlite": 500, "postgresql": 2000}
 
 
 def _field(fields: dict[str, dict[str, Any]], field_id: str, path: str) -> dict[str, Any]:
@@ -146,7 +150,7 @@ def search_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         snapshot_ms, after = position if position else (ctx.now_ms(), None)
         case_prefix = ctx.arn(f"domain/{domain_id}/case/")
         term = params.get("searchTerm") or ""
-        settled_ms = snapshot_ms - SNAPSHOT_LAG_MS
+        settled_ms = snapshot_ms - SNAPSHOT_LAG_MS.get(ctx.store.dialect, 2000)
         rows, total = tx.search_cases(domain_id, tree, term, keys, after, limit + 1, case_prefix, settled_ms)
         changed = tx.search_changed_cases(domain_id, tree, term, case_prefix, settled_ms, snapshot_ms, CHANGED_CAP)
         if changed:

@@ -109,22 +109,41 @@ class Database:
         self._single = isinstance(self.engine.pool, StaticPool)
         self._held: PoolProxiedConnection | None = None
         self._held_lock = threading.Lock()
+        # keep_reader: thread id -> [connection, in use]
+        self._kept: dict[int, list[Any]] = {}
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    def reader(self) -> tuple[PoolProxiedConnection, bool]:
-        """A pooled DBAPI connection for Store.read(), and whether the reader must close it."""
+    def reader(self) -> tuple[PoolProxiedConnection, str]:
+        """A pooled DBAPI connection for Store.read(), and who closes it: "reader" (the reader,
+        when done), "single" (the in-memory database's one connection, kept here) or "thread"
+        (kept for this thread by keep_reader; the reader gives it back with
+        release_kept_reader)."""
         if not self._single:
-            return self.engine.raw_connection(), True
+            kept = self._kept.get(threading.get_ident())
+            if kept is not None and not kept[1]:
+                kept[1] = True  # in use: a read nested in this one gets a connection of its own
+                return kept[0], "thread"
+            return self.engine.raw_connection(), "reader"
         held = self._held
         if held is None:
             with self._held_lock:
                 if self._held is None:
                     self._held = self.engine.raw_connection()
                 held = self._held
-        return held, False
+        return held, "single"
+
+    def keep_reader(self) -> None:
+        """Keep one pooled connection for this thread's reads (the server's event loop, which
+        runs most reads): a checkout and check-in of the pool cost as much as a GetCase's
+        queries."""
+        if not self._single and threading.get_ident() not in self._kept:
+            self._kept[threading.get_ident()] = [self.engine.raw_connection(), False]
+
+    def release_kept_reader(self) -> None:
+        self._kept[threading.get_ident()][1] = False
 
     @contextmanager
     def no_wait(self) -> Iterator[None]:
@@ -172,4 +191,7 @@ class Database:
             if self._held is not None:
                 self._held.close()
                 self._held = None
+            kept, self._kept = self._kept, {}
+            for conn, _ in kept.values():
+                conn.close()
         self.engine.dispose()

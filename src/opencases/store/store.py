@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 
@@ -40,22 +40,30 @@ class _ReadTx(Tx):
     statements, so the SQLAlchemy Connection (`conn`) is made on first use, on the same
     DBAPI connection and database transaction."""
 
-    def __init__(self, engine: Engine, pooled: PoolProxiedConnection, owned: bool, dialect: str) -> None:
-        self.dialect = dialect
+    def __init__(self, db: Database, pooled: PoolProxiedConnection, keeper: str) -> None:
+        self.dialect = db.dialect
         self.dbapi_connection = pooled.dbapi_connection
-        self.sa_dialect = engine.dialect
-        self._engine = engine
+        self.sa_dialect = db.engine.dialect
+        self._db = db
+        self._engine = db.engine
         self._pooled = pooled
-        self._owned = owned  # False: the in-memory database's one connection, kept by Database
+        self._keeper = keeper  # who closes `pooled`: Database.reader() tells
 
     def __getattr__(self, name: str) -> Any:
         # Only reached while `conn` is not yet an instance attribute.
         if name != "conn":
             raise AttributeError(name)
-        # Not owned: a checkout of its own, which a pool of one gives on the same connection.
-        conn = Connection(self._engine, connection=self._pooled) if self._owned else self._engine.connect()
+        # "single": a checkout of its own, which a pool of one gives on the same connection.
+        single = self._keeper == "single"
+        conn = self._engine.connect() if single else Connection(self._engine, connection=self._pooled)
         self.conn = conn
         return conn
+
+    def _release(self) -> None:
+        if self._keeper == "reader":
+            self._pooled.close()
+        elif self._keeper == "thread":
+            self._db.release_kept_reader()
 
     def end(self, commit: bool) -> None:
         conn = self.__dict__.get("conn")
@@ -66,8 +74,7 @@ class _ReadTx(Tx):
                 else:
                     self.dbapi_connection.rollback()
             finally:
-                if self._owned:
-                    self._pooled.close()
+                self._release()
             return
         # SQLAlchemy began a transaction of its own on the open one; it ends both.
         try:
@@ -81,7 +88,11 @@ class _ReadTx(Tx):
             else:
                 self.dbapi_connection.rollback()
         finally:
-            conn.close()
+            if self._keeper == "thread":
+                # Not closed: that would return the kept connection to the pool.
+                self._release()
+            else:
+                conn.close()
 
 
 class Store:
@@ -122,15 +133,14 @@ class ReadTx:
 
     def __enter__(self) -> Tx:
         db = self._db
-        pooled, owned = db.reader()
+        pooled, keeper = db.reader()
+        tx = self._tx = _ReadTx(db, pooled, keeper)
         try:
             if db.is_sqlite:
                 begin_sqlite_read(pooled.dbapi_connection)
         except BaseException:
-            if owned:
-                pooled.close()
+            tx._release()
             raise
-        tx = self._tx = _ReadTx(db.engine, pooled, owned, db.dialect)
         return tx
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
