@@ -43,25 +43,33 @@ def format_timestamp(value: Any) -> str:
 
 _Body = tuple[tuple[str, str, "Plan | None"], ...]
 # Per member tuple, by identity (the entry keeps the tuple alive, so its id stays its own):
-# the body members as (name, wire name, plan, or None when the value goes out as it is) and
-# the header members.
-_SPLIT: dict[int, tuple[tuple[Member, ...], _Body, tuple[Member, ...]]] = {}
+# the body members as (name, wire name, plan, or None when the value goes out as it is), the
+# header members, and the member names when every member goes out as it is under its own
+# name (a flat structure, such as a FieldValueUnion), else None.
+_SPLIT: dict[int, tuple[tuple[Member, ...], _Body, tuple[Member, ...], frozenset[str] | None]] = {}
 
 
-def _split(members: tuple[Member, ...]) -> tuple[_Body, tuple[Member, ...]]:
+def _split(members: tuple[Member, ...]) -> tuple[_Body, tuple[Member, ...], frozenset[str] | None]:
     split = _SPLIT.get(id(members))
     if split is None or split[0] is not members:
         # uri/querystring/statusCode bindings never occur in outputs: such members are left out.
         body = tuple((m.name, m.wire, None if m.plan.plain else m.plan) for m in members if m.location is None)
-        split = _SPLIT[id(members)] = (members, body, tuple(m for m in members if m.location == "header"))
-    return split[1], split[2]
+        flat = len(body) == len(members) and all(plan is None and name == wire for name, wire, plan in body)
+        split = _SPLIT[id(members)] = (
+            members, body, tuple(m for m in members if m.location == "header"),
+            frozenset(name for name, _, _ in body) if flat else None,
+        )
+    return split[1], split[2], split[3]
 
 
 def _members(members: tuple[Member, ...], value: Any, headers: dict[str, str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not isinstance(value, dict):
         raise TypeError(f"expected a dict for a structure, got {type(value).__name__}")
-    body, header_members = _split(members)
+    body, header_members, flat = _split(members)
+    if flat is not None:
+        # The same filter as below, over the value's few keys instead of every member.
+        return {k: v for k, v in value.items() if v is not None and k in flat}
     for name, wire, plan in body:
         item = value.get(name)
         if item is not None:
