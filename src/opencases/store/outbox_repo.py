@@ -60,6 +60,30 @@ _EVENT_VALUES = {
 }
 
 
+# The delivery worker's statements, built once (it runs them several times a second under
+# load; building a Core statement per call cost more than running it).
+_t = s.outbox
+_WINDOW = (
+    select(_t.c.seq, _t.c.order_key, _t.c.next_attempt_ms, _t.c.claimed_until_ms)
+    .where(_t.c.state == bindparam("state"))
+    .order_by(_t.c.seq)
+    .limit(bindparam("window"))
+)
+_WINDOW_LOCKED = _WINDOW.with_for_update(skip_locked=True)
+_LEASE = (
+    update(_t)
+    .where(_t.c.seq.in_(bindparam("seqs", expanding=True)))
+    .values(claimed_by=bindparam("worker"), claimed_until_ms=bindparam("until"))
+    .returning(*_t.c)
+)
+_DELIVERED = delete(_t).where(_t.c.seq.in_(bindparam("seqs", expanding=True)), _t.c.state == bindparam("state"))
+_RELEASE = (
+    update(_t)
+    .where(_t.c.seq.in_(bindparam("seqs", expanding=True)), _t.c.claimed_by == bindparam("worker"))
+    .values(claimed_by=None, claimed_until_ms=None)
+)
+
+
 class OutboxRepo:
     conn: Connection
     dialect: str
@@ -98,12 +122,9 @@ class OutboxRepo:
         """
         t = s.outbox
         # The window without payloads: most of its rows are only looked at.
-        cols = (t.c.seq, t.c.order_key, t.c.next_attempt_ms, t.c.claimed_until_ms)
-        q = select(*cols).where(t.c.state == PENDING).order_by(t.c.seq).limit(window)
         postgres = self.dialect == "postgresql"
-        if postgres:
-            q = q.with_for_update(skip_locked=True)
-        rows = [dict(r._mapping) for r in self.conn.execute(q)]
+        q = _WINDOW_LOCKED if postgres else _WINDOW
+        rows = [dict(r._mapping) for r in self.conn.execute(q, {"state": PENDING, "window": window})]
         if not rows:
             return []
         blocked: set[str] = set()
@@ -135,10 +156,7 @@ class OutboxRepo:
         if not chosen:
             return []
         leased = self.conn.execute(
-            update(t)
-            .where(t.c.seq.in_([r["seq"] for r in chosen]))
-            .values(claimed_by=worker, claimed_until_ms=now_ms + lease_ms)
-            .returning(*t.c)
+            _LEASE, {"seqs": [r["seq"] for r in chosen], "worker": worker, "until": now_ms + lease_ms}
         )
         return sorted((dict(r._mapping) for r in leased), key=lambda r: r["seq"])
 
@@ -150,8 +168,7 @@ class OutboxRepo:
     def outbox_delivered(self, seqs: Iterable[int]) -> None:
         ids = list(seqs)
         if ids:
-            t = s.outbox
-            self.conn.execute(delete(t).where(t.c.seq.in_(ids), t.c.state == PENDING))
+            self.conn.execute(_DELIVERED, {"seqs": ids, "state": PENDING})
 
     def outbox_failed(self, worker: str, failures: list[dict[str, Any]]) -> None:
         """Record failed attempts: each {seq, attempts, next_attempt_ms, last_error, dead}.
@@ -178,12 +195,7 @@ class OutboxRepo:
         """Give back leased rows that were not attempted (an earlier event of the case failed)."""
         ids = list(seqs)
         if ids:
-            t = s.outbox
-            self.conn.execute(
-                update(t)
-                .where(t.c.seq.in_(ids), t.c.claimed_by == worker)
-                .values(claimed_by=None, claimed_until_ms=None)
-            )
+            self.conn.execute(_RELEASE, {"seqs": ids, "worker": worker})
 
     def list_outbox(self, state: str, after_seq: int | None, limit: int) -> list[dict[str, Any]]:
         t = s.outbox
