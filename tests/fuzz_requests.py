@@ -37,7 +37,8 @@ PROTOCOL_CODES = frozenset({
     "MissingAuthenticationTokenException", "IncompleteSignatureException",
     "UnrecognizedClientException", "InvalidSignatureException",
 })
-# h11 (uvicorn's HTTP parser) refuses a request head over 16 KiB before the app sees it.
+# The HTTP layer (server/http_protocol.py) refuses a request head over 16 KiB before the app
+# sees it: a modeled ValidationException, or a closed connection while the client still sends.
 HEAD_LIMIT = 16 * 1024
 BIG_BODY = 10 * 1024 * 1024 + 17
 

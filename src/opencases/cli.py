@@ -135,6 +135,7 @@ def _serve(settings: Settings) -> int:
     import uvicorn
 
     from opencases.server.app import create_app
+    from opencases.server.http_protocol import BoundedHttpToolsProtocol
 
     problem = _check_auth(settings) or events_cli.check_serve(settings)
     if problem:
@@ -163,7 +164,8 @@ def _serve(settings: Settings) -> int:
     if credentials is not None:
         print(f"  Auth:         strict, {len(credentials)} access key(s) from {settings.credentials_file}", flush=True)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on"
+        app, host=settings.host, port=settings.port, log_level="warning", access_log=False, lifespan="on",
+        http=BoundedHttpToolsProtocol,
     )
     server = _graceful_server_class()(config)
     server.run()
@@ -184,6 +186,7 @@ def _serve_workers(settings: Settings) -> int:
     import uvicorn
 
     from opencases.server.app import SETTINGS_ENV, settings_to_env
+    from opencases.server.http_protocol import BoundedHttpToolsProtocol
     from opencases.store.store import Store
 
     store = Store(settings.database_url, settings.sqlite_synchronous)
@@ -208,6 +211,7 @@ def _serve_workers(settings: Settings) -> int:
             log_level="warning",
             access_log=False,
             lifespan="on",
+            http=BoundedHttpToolsProtocol,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

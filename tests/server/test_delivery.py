@@ -112,8 +112,10 @@ def test_events_made_while_the_receiver_is_down_arrive_when_it_returns(
 ) -> None:
     with running(event_server(db_url, tmp_path, hook)) as server:
         work = Workload(server.client())
-        # Stopping the receiver while it takes a request would make a legitimate duplicate.
+        # Stopping the receiver while it takes a request would make a legitimate duplicate:
+        # wait until the sender has its answers too (the delivered rows are gone).
         hook.wait_for(len(work.cases))
+        wait_until(lambda: outbox(db_url) == [], what="the creations settled")
         hook.stop()
         work.update_all(3)
         time.sleep(0.5)  # several failed rounds
