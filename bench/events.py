@@ -196,12 +196,14 @@ def main() -> None:
                     help="then: this many updates while the receiver is down, timed as it catches up (0: skip)")
     ap.add_argument("--database-url", help="default: SQLite in a temporary directory")
     ap.add_argument("--no-events", action="store_true", help="events disabled: the update rate alone")
+    ap.add_argument("--workers", type=int, default=1, help="server processes (opencases serve --workers)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         hook = ReceiverProcess(Path(tmp))
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        live = LiveServer(url, Path(tmp), ["--log-level", "warning", "--event-webhook", hook.url]).start()
+        serve_args = ["--log-level", "warning", "--workers", str(args.workers)]
+        live = LiveServer(url, Path(tmp), [*serve_args, "--event-webhook", hook.url]).start()
         try:
             client = make_client(live.endpoint, "123456789012")
             domain_id = client.create_domain(name=f"bench-{time.time():.0f}")["domainId"]
@@ -225,7 +227,8 @@ def main() -> None:
                 raise SystemExit(f"{len(errors)} failed updates, e.g. {errors[0]}")
             lat = [x * 1000 for x in latencies]
             print(f"database={'sqlite' if not args.database_url else url.split('://')[0]} rate={args.rate:.0f}/s "
-                  f"seconds={args.seconds:.0f} cases={args.cases} connections={args.connections}")
+                  f"seconds={args.seconds:.0f} cases={args.cases} connections={args.connections} "
+                  f"workers={args.workers}")
             print(f"updates:   {total} in {elapsed:.1f}s = {total / elapsed:.0f}/s achieved; "
                   f"UpdateCase latency p50 {statistics.median(lat):.1f} ms, p95 {pct(lat, 95):.1f} ms")
             if args.no_events:

@@ -54,8 +54,8 @@ log = logging.getLogger("opencases.events")
 T = TypeVar("T")
 
 # Seconds the worker waits after a round that did not fill a batch: at 500 events/s, rounds
-# of a few events each instead of one or two, at the cost of that much added lag.
-LINGER = 0.01
+# of about ten events instead of one or two, at the cost of that much added lag.
+LINGER = 0.02
 
 
 def _run_here(fn: Callable[[], T]) -> T:

@@ -111,6 +111,7 @@ class Database:
         self._held_lock = threading.Lock()
         # keep_reader: thread id -> [connection, in use]
         self._kept: dict[int, list[Any]] = {}
+        self._writer: Connection | None = None  # SQLite's, used under _write_lock
 
     @property
     def is_sqlite(self) -> bool:
@@ -169,10 +170,14 @@ class Database:
             else:
                 lock.acquire()
             try:
-                with self.engine.connect() as conn:
-                    conn = conn.execution_options(opencases_write=True)
-                    with conn.begin():
-                        yield conn
+                conn = self._writer
+                if conn is None or conn.closed or conn.invalidated:
+                    # SQLite has one writer at a time, so one connection serves every write
+                    # (taking one from the pool and giving it back cost as much as a small
+                    # write's statements).
+                    conn = self._writer = self.engine.connect().execution_options(opencases_write=True)
+                with conn.begin():
+                    yield conn
             finally:
                 lock.release()
         else:
@@ -194,4 +199,9 @@ class Database:
             kept, self._kept = self._kept, {}
             for conn, _ in kept.values():
                 conn.close()
+        if self._write_lock is not None:
+            with self._write_lock:
+                if self._writer is not None:
+                    self._writer.close()
+                    self._writer = None
         self.engine.dispose()
