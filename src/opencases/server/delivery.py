@@ -1,20 +1,13 @@
 """The case event delivery worker: a background thread of the server process that drains the
-outbox (store/outbox_repo.py) into the configured sinks, at least once and in order per case.
+outbox (store/outbox_repo.py) into the configured sinks (server/sinks.py), at least once and
+in order per case. An event is delivered when every sink has it. With no sink the worker does
+not run and events stay pending in the outbox until a server with sinks starts.
 
-Sinks: webhooks (`--event-webhook URL`, repeatable: each event POSTed as JSON, signed with
-`X-Opencases-Signature: sha256=<hex HMAC-SHA256 of the body>` when a secret is set; anything
-but a 2xx answer, or no answer in time, is a failure) and a JSON-lines file (`--event-log`).
-An event is delivered when every sink has it. With no sink the worker does not run and events
-stay pending in the outbox until a server with sinks starts.
-
-One round: claim a batch (a lease), send it (different cases in parallel, each case's events
-one after another, stopping at the first failure), and record the outcome in the transaction
-of the next claim: delivered rows are deleted; a failed one is retried after
-`retry_base * 2**(attempts-1)` seconds (at most `retry_max`) and is dead after `max_attempts`
-attempts (`opencases events list --dead`, `opencases events redeliver`). A sink that does not
-answer at all (refused, timed out) is not tried again in the same round: the round's other
-events fail with it, each counting an attempt, so an outage costs one timeout per round
-rather than one per event. A dead event no longer holds back the later events of its case.
+One round: claim a batch (a lease), have the sender process send it (server/sinks.py), and
+record the outcome in the transaction of the next claim: delivered rows are deleted; a failed
+one is retried after `retry_base * 2**(attempts-1)` seconds (at most `retry_max`) and is dead
+after `max_attempts` attempts (`opencases events list --dead`, `opencases events redeliver`).
+A dead event no longer holds back the later events of its case.
 
 A commit that wrote outbox rows in this process wakes the worker at once; work written by
 other processes is found by polling every `event_poll` seconds.
@@ -26,26 +19,19 @@ claim never waits for the GIL between its statements while the loop runs request
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import http.client
-import json
 import logging
 import os
 import socket
-import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 
-from opencases import __version__
 from opencases.config import Settings
+from opencases.server.sinks import Item, SenderProcess
 from opencases.store.outbox_repo import OUTBOX_WRITTEN
 from opencases.store.store import Store
 
@@ -60,148 +46,6 @@ LINGER = 0.02
 
 def _run_here(fn: Callable[[], T]) -> T:
     return fn()
-
-
-class SinkError(Exception):
-    """A failed send. `unreachable`: no answer at all, so the rest of the round skips the sink."""
-
-    def __init__(self, message: str, *, unreachable: bool = False) -> None:
-        super().__init__(message)
-        self.unreachable = unreachable
-
-
-class Sink(Protocol):
-    name: str
-
-    def send(self, body: bytes, event: dict[str, Any]) -> None: ...
-
-    def sync(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The `X-Opencases-Signature` header value for `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-class WebhookSink:
-    """POSTs over keep-alive connections, one per sending thread (the standard library's
-    http.client: a quarter of the CPU time per request of the richer clients)."""
-
-    def __init__(self, url: str, secret: str | None, timeout: float) -> None:
-        parts = urlsplit(url)
-        self.name = url
-        self.secret = secret
-        self.timeout = timeout
-        self.https = parts.scheme == "https"
-        self.host = parts.hostname or "localhost"
-        self.port = parts.port
-        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._open: list[http.client.HTTPConnection] = []
-
-    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
-        """This thread's connection, and whether it has been used before."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn, True
-        if self.https:
-            conn = http.client.HTTPSConnection(
-                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
-            )
-        else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        self._local.conn = conn
-        with self._lock:
-            self._open.append(conn)
-        return conn, False
-
-    def _drop(self, conn: http.client.HTTPConnection) -> None:
-        conn.close()
-        self._local.conn = None
-        with self._lock:
-            if conn in self._open:
-                self._open.remove(conn)
-
-    def send(self, body: bytes, event: dict[str, Any]) -> None:
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": f"opencases/{__version__}",
-            "X-Opencases-Event-Id": str(event.get("id", "")),
-        }
-        if self.secret:
-            headers["X-Opencases-Signature"] = signature(self.secret, body)
-        while True:
-            conn, reused = self._connection()
-            try:
-                conn.request("POST", self.path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-            except TimeoutError as exc:
-                self._drop(conn)
-                raise SinkError(f"timed out after {self.timeout}s", unreachable=True) from exc
-            except (OSError, http.client.HTTPException) as exc:
-                self._drop(conn)
-                if reused:
-                    # A kept-alive connection the receiver has since closed fails on first
-                    # use; that says nothing about the receiver, so try a fresh one.
-                    continue
-                raise SinkError(f"{type(exc).__name__}: {exc}", unreachable=True) from exc
-            if response.will_close:
-                self._drop(conn)
-            if not 200 <= response.status < 300:
-                raise SinkError(f"HTTP {response.status}")
-            return
-
-    def sync(self) -> None:
-        pass
-
-    def close(self) -> None:
-        with self._lock:
-            conns, self._open = self._open, []
-        for conn in conns:
-            conn.close()
-
-
-class FileSink:
-    """JSON lines, appended; fsynced before the batch counts as delivered.
-
-    Each line goes out in one write() on an O_APPEND descriptor, so server processes sharing
-    the file (`--workers`) never interleave parts of lines.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.name = f"file:{path}"
-        self.lock = threading.Lock()
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-
-    def send(self, body: bytes, event: dict[str, Any]) -> None:
-        line = body + b"\n"
-        try:
-            with self.lock:
-                written = os.write(self.fd, line)
-                while written < len(line):  # only ever partial on a full disk or a signal
-                    written += os.write(self.fd, line[written:])
-        except OSError as exc:
-            raise SinkError(f"write failed: {exc}", unreachable=True) from exc
-
-    def sync(self) -> None:
-        with self.lock:
-            os.fsync(self.fd)
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-
-def make_sinks(settings: Settings) -> list[Sink]:
-    sinks: list[Sink] = [
-        WebhookSink(url, settings.event_webhook_secret, settings.event_timeout) for url in settings.event_webhooks
-    ]
-    if settings.event_log:
-        sinks.append(FileSink(settings.event_log))
-    return sinks
 
 
 def backoff_seconds(settings: Settings, attempts: int) -> float:
@@ -223,7 +67,8 @@ class DeliveryWorker:
         self.settings = settings
         self.clock = clock
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
-        self.sinks = make_sinks(settings)
+        self.sender = SenderProcess(settings)
+        self.sink_names = [*settings.event_webhooks, *([f"file:{settings.event_log}"] if settings.event_log else [])]
         # Which sinks already have an event that still failed elsewhere: its retry skips them.
         # Lost on a crash, which only means a duplicate (at least once).
         self._done: dict[int, set[str]] = {}
@@ -231,7 +76,6 @@ class DeliveryWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=max(1, settings.event_concurrency), thread_name_prefix="events")
         # Runs a function doing database work, and returns its result (see the module docstring).
         self.run_db: Callable[[Callable[[], Any]], Any] = _run_here
 
@@ -241,7 +85,7 @@ class DeliveryWorker:
         event.listen(self.store.db.engine, "rollback", self._on_rollback)
         self._thread = threading.Thread(target=self._run, name="opencases-events", daemon=True)
         self._thread.start()
-        log.info("event delivery to %s", ", ".join(s.name for s in self.sinks))
+        log.info("event delivery to %s", ", ".join(self.sink_names))
         return self
 
     def stop(self) -> None:
@@ -251,9 +95,7 @@ class DeliveryWorker:
             self._thread.join(timeout=self.settings.event_timeout + 5)
         event.remove(self.store.db.engine, "commit", self._on_commit)
         event.remove(self.store.db.engine, "rollback", self._on_rollback)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for sink in self.sinks:
-            sink.close()
+        self.sender.close()
 
     def _on_commit(self, conn: Any) -> None:
         if conn.info.pop(OUTBOX_WRITTEN, False):
@@ -323,14 +165,16 @@ class DeliveryWorker:
             self._forget(outcome)
         if not rows:
             return 0
-        groups: dict[str, list[dict[str, Any]]] = {}
+        groups: dict[str, list[Item]] = {}
+        by_seq = {}
         for row in rows:
-            groups.setdefault(row["order_key"], []).append(row)
-        unreachable: dict[str, str] = {}
-        if len(groups) == 1:
-            outcomes = [self._send_case(rows, unreachable)]
-        else:
-            outcomes = list(self._pool.map(lambda g: self._send_case(g, unreachable), groups.values()))
+            by_seq[row["seq"]] = row
+            event_id = str(row["payload"].get("id", ""))
+            item = (row["seq"], event_id, row["payload"], frozenset(self._done.get(row["seq"], ())))
+            groups.setdefault(row["order_key"], []).append(item)
+        outcomes, took = self.sender.send_round(list(groups.values()))
+        for seq, names in took.items():
+            self._done.setdefault(seq, set()).update(names)
         delivered: list[int] = []
         failed: list[dict[str, Any]] = []
         released: list[int] = []
@@ -339,7 +183,8 @@ class DeliveryWorker:
             delivered += ok
             released += rest
             if failure is not None:
-                row, error = failure
+                seq, error = failure
+                row = by_seq[seq]
                 attempts = row["attempts"] + 1
                 dead = attempts >= s.event_max_attempts
                 failed.append({
@@ -348,10 +193,6 @@ class DeliveryWorker:
                 })
                 if dead:
                     log.warning("event %s dead after %d attempts: %s", row["seq"], attempts, error)
-        if delivered:
-            # Durable in the file before the outbox forgets it.
-            for sink in self.sinks:
-                sink.sync()
         # Recorded with the next claim; until then the rows stay leased to this worker.
         self._unsettled = (delivered, failed, released)
         return len(rows)
@@ -384,40 +225,6 @@ class DeliveryWorker:
         for f in failed:
             if f["dead"]:
                 self._done.pop(f["seq"], None)
-
-    def _send_case(
-        self, rows: list[dict[str, Any]], unreachable: dict[str, str]
-    ) -> tuple[list[int], tuple[dict[str, Any], str] | None, list[int]]:
-        """One case's events in order: (delivered seqs, (failed row, error) or None, untried seqs)."""
-        delivered: list[int] = []
-        for i, row in enumerate(rows):
-            error = self._send_event(row, unreachable)
-            if error is not None:
-                return delivered, (row, error), [r["seq"] for r in rows[i + 1:]]
-            delivered.append(row["seq"])
-        return delivered, None, []
-
-    def _send_event(self, row: dict[str, Any], unreachable: dict[str, str]) -> str | None:
-        payload = row["payload"]
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        done = self._done.setdefault(row["seq"], set())
-        errors = []
-        for sink in self.sinks:
-            if sink.name in done:
-                continue
-            if sink.name in unreachable:
-                # Already failed to answer in this round: do not wait for it once per event.
-                errors.append(f"{sink.name}: {unreachable[sink.name]}")
-                continue
-            try:
-                sink.send(body, payload)
-            except SinkError as exc:
-                errors.append(f"{sink.name}: {exc}")
-                if exc.unreachable:
-                    unreachable[sink.name] = str(exc)
-                continue
-            done.add(sink.name)
-        return "; ".join(errors) if errors else None
 
 
 def start_delivery(store: Store, settings: Settings) -> DeliveryWorker | None:
