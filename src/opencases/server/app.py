@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
+from functools import partial
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
@@ -108,34 +109,33 @@ class OpenCasesApp:
         self.metrics.observe(response.operation, response.status, time.perf_counter() - started)
 
     async def _handle_inline(self, request: tuple[Any, ...]) -> PipelineResponse | None:
-        """Run the request on the event loop; while SQLite's writer is taken (the event worker,
-        or a request running in a thread), poll for it rather than block the loop. None when
-        it stays taken past INLINE_WAIT: the request then waits in a thread."""
-        deadline = time.monotonic() + INLINE_WAIT
+        """Run the request on the event loop; None when SQLite's writer stays taken past
+        INLINE_WAIT: the request then waits in a thread."""
+        try:
+            return await self._inline(partial(self.pipeline.handle, *request), INLINE_WAIT)
+        except WriterBusy:
+            return None
+
+    async def _inline(self, fn: Callable[[], T], wait: float | None) -> T:
+        """Run `fn` on the event loop. While SQLite's writer is taken (the event worker, or a
+        request running in a thread), poll for it rather than block the loop; WriterBusy after
+        `wait` seconds (never, for None)."""
+        deadline = None if wait is None else time.monotonic() + wait
         while True:
             try:
                 with self.store.db.no_wait():
-                    return self.pipeline.handle(*request)
+                    return fn()
             except WriterBusy:
-                if time.monotonic() > deadline:
-                    return None
+                if deadline is not None and time.monotonic() > deadline:
+                    raise
                 await asyncio.sleep(INLINE_POLL)
 
     def _on_loop(self, loop: asyncio.AbstractEventLoop) -> Callable[[Callable[[], T]], T]:
-        """For another thread: run a function of database work on the event loop (polling for
-        a busy SQLite writer as requests do) and wait for its result."""
-        db = self.store.db
+        """For another thread: run a function of database work on the event loop (as requests
+        run there) and wait for its result."""
 
         def run(fn: Callable[[], T]) -> T:
-            async def attempt() -> T:
-                while True:
-                    try:
-                        with db.no_wait():
-                            return fn()
-                    except WriterBusy:
-                        await asyncio.sleep(INLINE_POLL)
-
-            return asyncio.run_coroutine_threadsafe(attempt(), loop).result()
+            return asyncio.run_coroutine_threadsafe(self._inline(fn, None), loop).result()
 
         return run
 
