@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,7 +34,8 @@ def invoke(store: Store, operation: str, params: dict[str, Any]) -> dict[str, An
 
 @pytest.fixture
 def data(store: Store) -> dict[str, Any]:
-    domain = invoke(store, "CreateDomain", {"name": f"d-{id(store)}"})["domainId"]
+    # Unique per test: on PostgreSQL every test of the session shares one schema.
+    domain = invoke(store, "CreateDomain", {"name": f"d-{uuid.uuid4().hex}"})["domainId"]
     fields = {
         kind: invoke(store, "CreateField", {"domainId": domain, "name": kind, "type": kind})["fieldId"]
         for kind in ("Text", "Number", "Boolean", "DateTime", "SingleSelect")
