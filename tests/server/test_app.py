@@ -15,14 +15,6 @@ from botocore.exceptions import ClientError
 from tests.support import LiveServer
 
 
-@pytest.fixture(scope="module")
-def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    workdir = Path(tmp_path_factory.mktemp("app"))
-    live = LiveServer(f"sqlite:///{workdir / 'app.db'}", workdir).start()
-    yield live
-    live.stop()
-
-
 def test_health(sqlite_server: LiveServer) -> None:
     r = httpx.get(sqlite_server.endpoint + "/_opencases/health")
     assert r.status_code == 200

@@ -5,21 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from opencases.server.http_protocol import HEAD_LIMIT
 from tests.support import LiveServer
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    workdir = Path(tmp_path_factory.mktemp("http"))
-    server = LiveServer(f"sqlite:///{workdir / 'http.db'}", workdir).start()
-    yield server
-    server.stop()
 
 
 def exchange(port: int, raw: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -50,30 +40,30 @@ def request(header_bytes: int, method: str = "POST") -> bytes:
             "Content-Length: 2\r\n\r\n{}").encode()
 
 
-def test_a_head_under_the_limit_is_served(live: LiveServer) -> None:
-    status, _, body = exchange(live.port, request(HEAD_LIMIT - 1024))
+def test_a_head_under_the_limit_is_served(sqlite_server: LiveServer) -> None:
+    status, _, body = exchange(sqlite_server.port, request(HEAD_LIMIT - 1024))
     assert status == 200 and json.loads(body) == {"domains": []}
 
 
 @pytest.mark.parametrize("size", [HEAD_LIMIT + 1024, 4 * 1024 * 1024])
-def test_a_head_over_the_limit_is_a_validation_error(live: LiveServer, size: int) -> None:
-    status, headers, body = exchange(live.port, request(size))
+def test_a_head_over_the_limit_is_a_validation_error(sqlite_server: LiveServer, size: int) -> None:
+    status, headers, body = exchange(sqlite_server.port, request(size))
     assert status == 400
     assert headers["x-amzn-errortype"] == "ValidationException"
     assert "16 KiB" in json.loads(body)["message"]
 
 
-def test_what_is_not_http_gets_a_modeled_error(live: LiveServer) -> None:
-    status, headers, body = exchange(live.port, request(10, method="FOO"))
+def test_what_is_not_http_gets_a_modeled_error(sqlite_server: LiveServer) -> None:
+    status, headers, body = exchange(sqlite_server.port, request(10, method="FOO"))
     assert status == 400
     assert headers["x-amzn-errortype"] == "ValidationException"
     assert json.loads(body)["message"]
 
 
-def test_a_large_body_is_not_counted_as_head(live: LiveServer) -> None:
+def test_a_large_body_is_not_counted_as_head(sqlite_server: LiveServer) -> None:
     # Unknown members are ignored, as AWS does; the 200 KB body arrives with the head.
     body = json.dumps({"maxResults": 5, "pad": "x" * 200_000}).encode()
     raw = (b"POST /domains-list HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(body)).encode()
            + b"\r\n\r\n" + body)
-    status, _, answer = exchange(live.port, raw)
+    status, _, answer = exchange(sqlite_server.port, raw)
     assert status == 200, answer

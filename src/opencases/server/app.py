@@ -168,10 +168,11 @@ class OpenCasesApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                sys.setswitchinterval(float(os.environ.get("OPENCASES_SWITCH_INTERVAL", SWITCH_INTERVAL)))
+                sys.setswitchinterval(SWITCH_INTERVAL)
                 _limit_malloc_arenas()
-                # Most reads run here, on the event loop's thread: they keep one connection.
-                self.store.db.keep_reader()
+                if self.store.db.is_sqlite:
+                    # Most reads run here, on the event loop's thread: they keep one connection.
+                    self.store.db.keep_reader()
                 # Events committed before a crash or while no sink was configured go out now.
                 self.delivery = start_delivery(self.store, self.settings)
                 if self.delivery is not None and self.store.db.is_sqlite:

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 
 from opencases.config import Settings
-from opencases.server.sinks import Item, SenderProcess
+from opencases.server.sinks import Item, SenderProcess, sink_names
 from opencases.store.outbox_repo import OUTBOX_WRITTEN
 from opencases.store.store import Store
 
@@ -68,7 +68,7 @@ class DeliveryWorker:
         self.clock = clock
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:64]
         self.sender = SenderProcess(settings)
-        self.sink_names = [*settings.event_webhooks, *([f"file:{settings.event_log}"] if settings.event_log else [])]
+        self.sink_names = sink_names(settings)
         # Which sinks already have an event that still failed elsewhere: its retry skips them.
         # Lost on a crash, which only means a duplicate (at least once).
         self._done: dict[int, set[str]] = {}

@@ -152,7 +152,7 @@ class FileSink:
     """
 
     def __init__(self, path: str) -> None:
-        self.name = f"file:{path}"
+        self.name = file_sink_name(path)
         self.lock = threading.Lock()
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
@@ -172,6 +172,15 @@ class FileSink:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+def file_sink_name(path: str) -> str:
+    return f"file:{path}"
+
+
+def sink_names(settings: Settings) -> list[str]:
+    """The names of the sinks make_sinks() makes, in its order, without opening them."""
+    return [*settings.event_webhooks, *([file_sink_name(settings.event_log)] if settings.event_log else [])]
 
 
 def make_sinks(settings: Settings) -> list[Sink]:
