@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from opencases import api
+from opencases.config import Settings
+from opencases.services.context import RequestContext
 from opencases.store.search_repo import _bucketed
+from opencases.store.store import Store
 
 
 def test_lists_are_padded_to_few_lengths_with_the_same_members() -> None:
@@ -14,3 +20,36 @@ def test_lists_are_padded_to_few_lengths_with_the_same_members() -> None:
         lengths.add(len(padded))
     # 300 list lengths become 11 (0, then 1, 2, 4, ... 512): 11 SQL texts per lookup.
     assert sorted(lengths) == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+
+
+def _domain_with_cases(ctx: RequestContext, titles: list[str]) -> str:
+    domain_id = api.invoke(ctx, "CreateDomain", {"name": f"d{len(titles)}"})["domainId"]
+    template = api.invoke(ctx, "CreateTemplate", {"domainId": domain_id, "name": "T"})["templateId"]
+    for title in titles:
+        fields = [{"id": "title", "value": {"stringValue": title}}]
+        api.invoke(ctx, "CreateCase", {"domainId": domain_id, "templateId": template, "fields": fields})
+    return str(domain_id)
+
+
+def test_search_term_counts_from_the_text_index_only_while_the_domain_is_alone(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path}/alone.db")
+    ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
+    try:
+        first = _domain_with_cases(ctx, ["alpha one", "alpha two", "beta"])
+        with store.read() as tx:
+            assert tx._alone(first)
+            assert tx.count_matches(first, None, "alph", "arn:") == 2
+            assert tx._text_rows(first, "alpha", 1000) == 2
+        # Another domain's matches must not count in the first domain's totals.
+        second = _domain_with_cases(ctx, ["alpha three", "alpha four", "alpha five", "gamma"])
+        with store.read() as tx:
+            assert not tx._alone(first) and not tx._alone(second)
+            assert tx.count_matches(first, None, "alpha", "arn:") == 2
+            assert tx.count_matches(second, None, "alpha", "arn:") == 3
+            # Five matches in all domains: below a cap of 10 that bound is the answer…
+            assert tx._text_rows(first, "alpha", 10) == 5
+            # …and at a cap it may reach, the domain's own rows are counted.
+            assert tx._text_rows(first, "alpha", 4) == 2
+        assert api.invoke(ctx, "SearchCases", {"domainId": first, "searchTerm": "alpha"})["totalCount"] == 2
+    finally:
+        store.close()

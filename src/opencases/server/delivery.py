@@ -81,8 +81,9 @@ class DeliveryWorker:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> DeliveryWorker:
-        event.listen(self.store.db.engine, "commit", self._on_commit)
-        event.listen(self.store.db.engine, "rollback", self._on_rollback)
+        for engine in self.store.db.engines:
+            event.listen(engine, "commit", self._on_commit)
+            event.listen(engine, "rollback", self._on_rollback)
         self._thread = threading.Thread(target=self._run, name="opencases-events", daemon=True)
         self._thread.start()
         log.info("event delivery to %s", ", ".join(self.sink_names))
@@ -93,8 +94,9 @@ class DeliveryWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=self.settings.event_timeout + 5)
-        event.remove(self.store.db.engine, "commit", self._on_commit)
-        event.remove(self.store.db.engine, "rollback", self._on_rollback)
+        for engine in self.store.db.engines:
+            event.remove(engine, "commit", self._on_commit)
+            event.remove(engine, "rollback", self._on_rollback)
         self.sender.close()
 
     def _on_commit(self, conn: Any) -> None:

@@ -38,7 +38,16 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
+# sqlite3 keeps each connection's compiled statements (128 by default), and a search's
+# statements are many and large: 40 pooled connections with full caches held ~100 MB in a
+# server under mixed load. Pooled connections keep a few; the two that run most statements
+# (the writer and the event loop's reader) are hot connections with the default cache.
+POOLED_STATEMENTS = 16
+HOT_STATEMENTS = 128
+
+
+def make_engine(url: str, sqlite_synchronous: str = "NORMAL", hot: bool = False) -> Engine:
+    """An engine; `hot` (SQLite files): the small pool of the writer and kept readers."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -47,7 +56,12 @@ def make_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
         if memory:
             # One shared connection, or every checkout would see its own empty database.
             kwargs["poolclass"] = StaticPool
+        elif hot:
+            kwargs["connect_args"]["cached_statements"] = HOT_STATEMENTS
+            kwargs["pool_size"] = 2
+            kwargs["max_overflow"] = 2
         else:
+            kwargs["connect_args"]["cached_statements"] = POOLED_STATEMENTS
             kwargs["pool_size"] = 32
             kwargs["max_overflow"] = 8
         engine = create_engine(url, **kwargs)
@@ -103,6 +117,10 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, sqlite_synchronous)
         self.dialect = self.engine.dialect.name
+        # SQLite files: the writer's and kept readers' connections come from an engine of
+        # their own, whose connections keep more compiled statements (POOLED_STATEMENTS).
+        hot = self.dialect == "sqlite" and not isinstance(self.engine.pool, StaticPool)
+        self.hot_engine = make_engine(self.url, sqlite_synchronous, hot=True) if hot else self.engine
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         # An in-memory database is one connection (StaticPool): reads use it without checking
         # it in and out of that pool of one every time.
@@ -117,31 +135,36 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    def reader(self) -> tuple[PoolProxiedConnection, str]:
-        """A pooled DBAPI connection for Store.read(), and who closes it: "reader" (the reader,
-        when done), "single" (the in-memory database's one connection, kept here) or "thread"
-        (kept for this thread by keep_reader; the reader gives it back with
-        release_kept_reader)."""
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine whose connections run transactions (for event listeners)."""
+        return (self.engine,) if self.hot_engine is self.engine else (self.engine, self.hot_engine)
+
+    def reader(self) -> tuple[PoolProxiedConnection, str, Engine]:
+        """A pooled DBAPI connection for Store.read(), who closes it, and its engine. Who
+        closes it: "reader" (the reader, when done), "single" (the in-memory database's one
+        connection, kept here) or "thread" (kept for this thread by keep_reader; the reader
+        gives it back with release_kept_reader)."""
         if not self._single:
             kept = self._kept.get(threading.get_ident())
             if kept is not None and not kept[1]:
                 kept[1] = True  # in use: a read nested in this one gets a connection of its own
-                return kept[0], "thread"
-            return self.engine.raw_connection(), "reader"
+                return kept[0], "thread", self.hot_engine
+            return self.engine.raw_connection(), "reader", self.engine
         held = self._held
         if held is None:
             with self._held_lock:
                 if self._held is None:
                     self._held = self.engine.raw_connection()
                 held = self._held
-        return held, "single"
+        return held, "single", self.engine
 
     def keep_reader(self) -> None:
         """Keep one pooled connection for this thread's reads (the server's event loop, which
         runs most reads): a checkout and check-in of the pool cost as much as a GetCase's
         queries."""
         if not self._single and threading.get_ident() not in self._kept:
-            self._kept[threading.get_ident()] = [self.engine.raw_connection(), False]
+            self._kept[threading.get_ident()] = [self.hot_engine.raw_connection(), False]
 
     def release_kept_reader(self) -> None:
         self._kept[threading.get_ident()][1] = False
@@ -175,7 +198,7 @@ class Database:
                     # SQLite has one writer at a time, so one connection serves every write
                     # (taking one from the pool and giving it back cost as much as a small
                     # write's statements).
-                    conn = self._writer = self.engine.connect().execution_options(opencases_write=True)
+                    conn = self._writer = self.hot_engine.connect().execution_options(opencases_write=True)
                 with conn.begin():
                     yield conn
             finally:
@@ -204,4 +227,5 @@ class Database:
                 if self._writer is not None:
                     self._writer.close()
                     self._writer = None
-        self.engine.dispose()
+        for engine in self.engines:
+            engine.dispose()

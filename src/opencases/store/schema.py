@@ -236,6 +236,8 @@ audit_events = Table(
     # {"fields": [...], "performedBy": {...}, "mergeMetadata": {...}}
     Column("doc", JSON, nullable=False),
     Index("ix_audit_case", "domain_id", "case_id", "seq"),
+    # A case's last change before a time, for SearchCases' snapshot (migration 0004).
+    Index("ix_audit_case_time", "domain_id", "case_id", "performed_ms"),
 )
 
 # Transactional outbox: written with the change, drained by the delivery worker.

@@ -211,13 +211,18 @@ def text_matches(domain_id: str, term: str, dialect: str) -> Select[Any] | None:
             bindparam("q", query, unique=True)
         )
         return select(t.c.case_id).where(t.c.domain_id == domain_id, pred)
+    fts = fts_rows(tokens)
+    return select(t.c.case_id).where(t.c.domain_id == domain_id, t.c.rowid_.in_(fts))
+
+
+def fts_rows(tokens: list[str]) -> Select[Any]:
+    """SQLite: the case_text rows (of every domain) whose text has every token as a word prefix."""
     query = " AND ".join(f'"{tok}"*' for tok in tokens)
-    fts = (
+    return (
         select(text("rowid"))
         .select_from(text("case_fts"))
         .where(text("case_fts MATCH :q").bindparams(bindparam("q", query, unique=True)))
     )
-    return select(t.c.case_id).where(t.c.domain_id == domain_id, t.c.rowid_.in_(fts))
 
 
 def compile_search_term(domain_id: str, term: str, dialect: str, selective: bool = True) -> ColumnElement[bool] | None:

@@ -19,7 +19,9 @@ from opencases.store.search import (
     count_query,
     field_conditions,
     field_sort_queries,
+    fts_rows,
     group_conditions,
+    search_tokens,
     text_matches,
     value_rows,
 )
@@ -41,13 +43,17 @@ _AUDIT_BEFORE = (
     )
     .order_by(_a.c.seq)
 )
-_LAST_CHANGE = (
+# Per case, its last change before a time. The (domain, case, time) index holds all it reads:
+# over (domain, case, seq) it looked up every event's row for its time.
+_LAST_CHANGE_BEFORE = (
     select(_a.c.case_id, func.max(_a.c.performed_ms))
-    .where(_a.c.domain_id == bindparam("domain_id"), _a.c.case_id.in_(bindparam("case_ids", expanding=True)))
+    .where(
+        _a.c.domain_id == bindparam("domain_id"),
+        _a.c.case_id.in_(bindparam("case_ids", expanding=True)),
+        _a.c.performed_ms < bindparam("before_ms"),
+    )
     .group_by(_a.c.case_id)
 )
-_LAST_CHANGE_BEFORE = _LAST_CHANGE.where(_a.c.performed_ms < bindparam("before_ms"))
-_CREATED_AT = _LAST_CHANGE.where(_a.c.type == bindparam("created"))
 _VALUES_FOR_CASES = select(_v).where(
     _v.c.domain_id == bindparam("domain_id"),
     _v.c.case_id.in_(bindparam("case_ids", expanding=True)),
@@ -125,12 +131,10 @@ class SearchRepo:
         return [dict(r._mapping) for r in self.conn.execute(_AUDIT_BEFORE, params)]
 
     def last_change_before(self, domain_id: str, case_ids: list[str], before_ms: int) -> dict[str, int]:
-        """Per case, the time of its last audit event before a time (else of its creation)."""
-        params = {"domain_id": domain_id, "case_ids": _bucketed(case_ids), "before_ms": before_ms,
-                  "created": "Case.Created"}
-        early = {r[0]: int(r[1]) for r in self.conn.execute(_LAST_CHANGE_BEFORE, params)}
-        created = {r[0]: int(r[1]) for r in self.conn.execute(_CREATED_AT, params)}
-        return created | early
+        """Per case, the time of its last audit event before a time; none for a case created
+        after it (its creation time is then its cases row's created_ms)."""
+        params = {"domain_id": domain_id, "case_ids": _bucketed(case_ids), "before_ms": before_ms}
+        return {r[0]: int(r[1]) for r in self.conn.execute(_LAST_CHANGE_BEFORE, params)}
 
     def _plan_per_call(self) -> None:
         """PostgreSQL: plan every search statement for its own values, for this transaction.
@@ -198,16 +202,37 @@ class SearchRepo:
 
     def _text_rows(self, domain_id: str, term: str, cap: int) -> int:
         """How many cases' text matches a search term, counting no further than `cap`
-        (memoized for the transaction, as `_matching_rows`)."""
+        (memoized for the transaction, as `_matching_rows`). For the choice of plan only: on
+        SQLite, below `cap` it may count other domains' matches too."""
         memo: dict[Any, int] = self.__dict__.setdefault("_row_counts", {})
         key = (domain_id, "searchTerm", term, cap)
         if key not in memo:
             matches = text_matches(domain_id, term, self.dialect)
             memo[key] = 0
+            if matches is not None and self.dialect == "sqlite":
+                # The text index alone first: its matches in every domain bound this domain's,
+                # without looking up each match's case_text row for its domain.
+                everywhere = self._count(fts_rows(search_tokens(term)).limit(cap).subquery())
+                if everywhere < cap or self._alone(domain_id):
+                    memo[key] = everywhere
+                    return everywhere
             if matches is not None:
-                sub = matches.limit(cap).subquery()
-                memo[key] = int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+                memo[key] = self._count(matches.limit(cap).subquery())
         return memo[key]
+
+    def _count(self, sub: Any) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+
+    def _alone(self, domain_id: str) -> bool:
+        """Whether every case_text row belongs to this domain (the usual deployment: one
+        Connect instance, one Cases domain). Two seeks of the (domain, case) index, memoized
+        for the transaction."""
+        memo: dict[str, bool] = self.__dict__.setdefault("_alone_memo", {})
+        if domain_id not in memo:
+            t = s.case_text
+            other = select(t.c.domain_id).where(or_(t.c.domain_id < domain_id, t.c.domain_id > domain_id)).limit(1)
+            memo[domain_id] = self.conn.execute(other).first() is None
+        return memo[domain_id]
 
     def count_matches(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str) -> int:
         """totalCount. A filter on one field counts its value-index range directly (each case
@@ -225,8 +250,10 @@ class SearchRepo:
         if tree is None and search_term:
             # Only a searchTerm: count the text index's matches (one text row per case).
             matches = text_matches(domain_id, search_term, self.dialect)
+            if matches is not None and self.dialect == "sqlite" and self._alone(domain_id):
+                return self._count(fts_rows(search_tokens(search_term)).subquery())
             if matches is not None:
-                return int(self.conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one())
+                return self._count(matches.subquery())
         where = self._where(domain_id, tree, search_term, case_arn_prefix, for_count=True)
         return int(self.conn.execute(count_query(domain_id, where)).scalar_one())
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 
@@ -40,12 +40,12 @@ class _ReadTx(Tx):
     statements, so the SQLAlchemy Connection (`conn`) is made on first use, on the same
     DBAPI connection and database transaction."""
 
-    def __init__(self, db: Database, pooled: PoolProxiedConnection, keeper: str) -> None:
+    def __init__(self, db: Database, pooled: PoolProxiedConnection, keeper: str, engine: Engine) -> None:
         self.dialect = db.dialect
         self.dbapi_connection = pooled.dbapi_connection
-        self.sa_dialect = db.engine.dialect
+        self.sa_dialect = engine.dialect
         self._db = db
-        self._engine = db.engine
+        self._engine = engine
         self._pooled = pooled
         self._keeper = keeper  # who closes `pooled`: Database.reader() tells
 
@@ -133,8 +133,8 @@ class ReadTx:
 
     def __enter__(self) -> Tx:
         db = self._db
-        pooled, keeper = db.reader()
-        tx = self._tx = _ReadTx(db, pooled, keeper)
+        pooled, keeper, engine = db.reader()
+        tx = self._tx = _ReadTx(db, pooled, keeper, engine)
         try:
             if db.is_sqlite:
                 begin_sqlite_read(pooled.dbapi_connection)
