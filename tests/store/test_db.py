@@ -113,3 +113,31 @@ def test_a_kept_reader_serves_this_thread_and_nested_reads_get_their_own(tmp_pat
         assert seen and seen[0] is not kept.dbapi_connection  # kept for its own thread only
     finally:
         store.close()
+
+
+def test_the_writer_and_kept_readers_are_hot_connections_and_commits_reach_listeners(tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    db = Database(f"sqlite:///{tmp_path / 'h.db'}")
+    commits: list[object] = []
+    for engine in db.engines:
+        event.listen(engine, "commit", lambda conn: commits.append(conn))
+    try:
+        assert db.hot_engine is not db.engine and db.engines == (db.engine, db.hot_engine)
+        with db.write() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        assert db._writer is not None and db._writer.engine is db.hot_engine
+        assert len(commits) == 1  # the writer's commit, seen through db.engines
+        db.keep_reader()
+        pooled, keeper, engine = db.reader()
+        assert keeper == "thread" and engine is db.hot_engine
+        # The writer and the kept reader; none from the pool of the other reads.
+        assert db.hot_engine.pool.checkedout() == 2 and db.engine.pool.checkedout() == 0
+        db.release_kept_reader()
+    finally:
+        db.dispose()
+    memory = Database("sqlite://")
+    try:
+        assert memory.hot_engine is memory.engine and memory.engines == (memory.engine,)
+    finally:
+        memory.dispose()
