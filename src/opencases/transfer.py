@@ -24,7 +24,7 @@ from opencases.services.common import require_domain
 from opencases.services.context import RequestContext, new_time_ordered_id
 from opencases.services.related_items import check_item_quotas, insert_item, writable_case
 from opencases.services.system_fields import READ_ONLY_FIELDS
-from opencases.store.case_repo import VALUE_COLUMNS
+from opencases.store.bulk_repo import TABLES, encode_json, json_columns
 from opencases.store.errors import UniqueViolation
 from opencases.store.store import Tx
 from opencases.wire.model import operation_model
@@ -33,6 +33,7 @@ from opencases.wire.validate import validate
 # Not written back on import: the service sets them (reference_number is kept: CreateCase
 # accepts one, so references survive a round trip).
 NOT_EXPORTED = READ_ONLY_FIELDS | {"case_id"}
+_VALUE_ROW = ("domain_id", "case_id", "field_id", "s_value", "n_value", "b_value", "u_value")
 
 
 @dataclass
@@ -61,8 +62,10 @@ class _BatchTx:
         self._options: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._configs: dict[tuple[str, str, str], dict[str, Any] | None] = {}
         self._references: set[tuple[str, str]] = set()
-        self.pending: dict[str, list[dict[str, Any]]] = {}
-        self.case_pending: dict[str, list[dict[str, Any]]] = {}
+        self._case_keys: list[tuple[str, str]] = []  # the current case's reference keys
+        self._shapes: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], list[bool]]] = {}
+        self.pending: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+        self.case_pending: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
 
     def __getattr__(self, name: str) -> Any:
         if name not in self._SAFE:
@@ -95,53 +98,79 @@ class _BatchTx:
         return self._configs[key]
 
     # -- buffered writes of a new case -----------------------------------------------------
-    def _add(self, table: str, rows: list[dict[str, Any]]) -> None:
-        self.case_pending.setdefault(table, []).extend(rows)
+    # Rows are kept as tuples of driver values (JSON encoded), grouped by table and columns:
+    # what the bulk insert sends, without a dict per row in between.
+    def _add(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        self.case_pending.setdefault((table, columns), []).extend(rows)
+
+    def _add_row(self, table: str, row: dict[str, Any]) -> None:
+        names = tuple(row)
+        shape = self._shapes.get((table, names))
+        if shape is None:
+            columns = tuple(c.name for c in TABLES[table].columns if c.name in row)
+            shape = self._shapes[(table, names)] = (columns, json_columns(TABLES[table], columns))
+        columns, encode = shape
+        values = tuple(
+            encode_json(row[c]) if j and row[c] is not None else row[c] for c, j in zip(columns, encode, strict=True)
+        )
+        self._add(table, columns, [values])
 
     def insert_case(self, row: dict[str, Any]) -> None:
         key = (row["domain_id"], row["reference_key"])
         if key in self._references or self._tx.reference_taken(*key):
             raise UniqueViolation("uq_cases_reference")
         self._references.add(key)
-        self._add("cases", [row])
+        self._case_keys.append(key)
+        self._add_row("cases", row)
 
     def put_case_values(self, domain_id: str, case_id: str, columns: dict[str, dict[str, Any]]) -> None:
         self._add(
             "case_values",
+            _VALUE_ROW,
             [
-                {"domain_id": domain_id, "case_id": case_id, "field_id": fid} | {c: cols.get(c) for c in VALUE_COLUMNS}
-                for fid, cols in columns.items()
+                (domain_id, case_id, fid, c.get("s_value"), c.get("n_value"), c.get("b_value"), c.get("u_value"))
+                for fid, c in columns.items()
             ],
         )
 
     def put_case_text(self, domain_id: str, case_id: str, body: str) -> None:
-        self._add("case_text", [{"domain_id": domain_id, "case_id": case_id, "body": body}])
+        self._add("case_text", ("domain_id", "case_id", "body"), [(domain_id, case_id, body)])
 
     def put_tags(self, arn: str, domain_id: str, tags: dict[str, str]) -> None:
-        self._add("tags", [{"arn": arn, "key": k, "value": v, "domain_id": domain_id} for k, v in tags.items()])
+        self._add("tags", ("arn", "key", "value", "domain_id"), [(arn, k, v, domain_id) for k, v in tags.items()])
 
     def insert_audit_event(self, row: dict[str, Any]) -> None:
-        self._add("audit_events", [row])
+        self._add_row("audit_events", row)
 
     def keep_case(self) -> None:
         """The case's code finished without error: its rows join the batch."""
-        for table, rows in self.case_pending.items():
-            self.pending.setdefault(table, []).extend(rows)
+        self._join_batch()
+        self._case_keys = []
+
+    def _join_batch(self) -> None:
+        for key, rows in self.case_pending.items():
+            self.pending.setdefault(key, []).extend(rows)
         self.case_pending = {}
 
     def drop_case(self) -> None:
-        for row in self.case_pending.get("cases", []):
-            self._references.discard((row["domain_id"], row["reference_key"]))
+        for key in self._case_keys:
+            self._references.discard(key)
         self.case_pending = {}
+        self._case_keys = []
 
     def flush_batch(self) -> None:
-        """Write the rows of the cases already kept (not the current case's)."""
+        """Write the rows of the cases already kept (not the current case's), parents first."""
         if self.pending:
-            self._tx.insert_rows(self.pending)
+            for table in TABLES:
+                for (name, columns), rows in self.pending.items():
+                    if name == table and rows:
+                        self._tx.insert_tuples(name, columns, rows)
             self.pending = {}
 
     def flush(self) -> None:
-        self.keep_case()
+        """Write every buffered row. The current case's reference numbers stay its own, so that
+        drop_case() frees them if a savepoint around this is rolled back."""
+        self._join_batch()
         self.flush_batch()
 
 
@@ -230,8 +259,7 @@ def import_cases(ctx: RequestContext, domain_id: str, lines: Iterable[str], batc
                         buffered.drop_case()
                         report.errors.append(f"line {number}: {exc.code}: {exc.message}")
                         continue
-                else:
-                    buffered.keep_case()
+                buffered.keep_case()
                 report.cases += 1
                 report.related_items += sum(1 for i in items if isinstance(i, dict) and i.get("type") != "ConnectCase")
                 if isinstance(record.get("caseId"), str):

@@ -1,49 +1,85 @@
-"""Bulk writes for imports: many rows per table in one executemany."""
+"""Bulk writes for imports: many rows per table in few statements.
+
+SQLite gets multi-row `INSERT ... VALUES (...), (...)` statements: the triggers that feed the
+FTS5 indexes (case_fts, value_trgm) cost far more per statement than per row, so one
+statement per row (executemany) spent most of an import in them. PostgreSQL gets psycopg's
+executemany, which pipelines the rows.
+"""
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import JSON, Connection, bindparam, select
+from sqlalchemy import JSON, Connection, Table, bindparam, select
+from sqlalchemy.engine import Dialect
 
 from opencases.store import schema as s
+from opencases.store.prepared import Prepared
 
-_TABLES = {t.name: t for t in (s.cases, s.case_values, s.case_text, s.tags, s.audit_events)}
-_REFERENCE = select(s.cases.c.case_id).where(
-    s.cases.c.domain_id == bindparam("domain_id"), s.cases.c.reference_key == bindparam("key")
+# The tables an import writes, parents first (cases before their values, text and audit).
+TABLES = {t.name: t for t in (s.cases, s.case_values, s.case_text, s.tags, s.audit_events)}
+_REFERENCE = Prepared(
+    select(s.cases.c.case_id).where(
+        s.cases.c.domain_id == bindparam("domain_id"), s.cases.c.reference_key == bindparam("key")
+    )
 )
+# Rows per multi-row statement at most. Shorter statements come in power-of-two lengths, so
+# a handful of SQL texts serve every batch from sqlite3's statement cache.
+MAX_ROWS_PER_STATEMENT = 1024
 
 
-def _insert_sql(table: Any, columns: list[str], paramstyle: str) -> str:
+def json_columns(table: Table, columns: Iterable[str]) -> list[bool]:
+    """Which of `columns` hold JSON, which the caller encodes (json.dumps) for the driver."""
+    return [isinstance(table.c[c].type, JSON) for c in columns]
+
+
+def encode_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _insert_sql(table: Any, columns: tuple[str, ...], paramstyle: str, rows: int = 1) -> str:
     mark = "?" if paramstyle == "qmark" else "%s"
     names = ", ".join(columns)
-    return f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(mark for _ in columns)})"
+    row = f"({', '.join(mark for _ in columns)})"
+    return f"INSERT INTO {table.name} ({names}) VALUES {', '.join(row for _ in range(rows))}"
+
+
+def chunk_lengths(total: int, largest: int) -> Iterable[int]:
+    """`total` split into statements of `largest` rows, the rest in powers of two."""
+    full, rest = divmod(total, largest)
+    yield from (largest for _ in range(full))
+    size = 1 << max(0, largest.bit_length() - 1)
+    while rest:
+        if rest >= size:
+            yield size
+            rest -= size
+        size >>= 1
 
 
 class BulkRepo:
     conn: Connection
+    dbapi_connection: Any
+    sa_dialect: Dialect
 
     def reference_taken(self, domain_id: str, reference_key: str) -> bool:
-        return self.conn.execute(_REFERENCE, {"domain_id": domain_id, "key": reference_key}).first() is not None
+        return _REFERENCE.first(self, {"domain_id": domain_id, "key": reference_key}) is not None
 
-    def insert_rows(self, rows_by_table: dict[str, list[dict[str, Any]]]) -> None:
-        """Insert buffered rows, parents first (cases before their values, text and audit)."""
+    def insert_tuples(self, name: str, columns: tuple[str, ...], params: list[tuple[Any, ...]]) -> None:
+        """Insert rows of table `name` given as tuples of driver values (JSON already encoded)
+        in the order of `columns`: straight to the driver, as SQLAlchemy's per-row parameter
+        processing costs more than the insert itself."""
+        table = TABLES[name]
         paramstyle = self.conn.dialect.paramstyle
-        for name in ("cases", "case_values", "case_text", "tags", "audit_events"):
-            rows = rows_by_table.get(name)
-            if not rows:
-                continue
-            table = _TABLES[name]
-            # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing
-            # costs more than SQLite's insert itself. JSON columns are encoded here instead.
-            columns = [c.name for c in table.columns if c.name in rows[0]]
-            encode = [isinstance(table.c[c].type, JSON) for c in columns]
-            params = [
-                tuple(
-                    json.dumps(r[c], separators=(",", ":")) if j and r[c] is not None else r[c]
-                    for c, j in zip(columns, encode, strict=True)
-                )
-                for r in rows
-            ]
+        if self.conn.dialect.name != "sqlite":
             self.conn.exec_driver_sql(_insert_sql(table, columns, paramstyle), params)
+            return
+        dbapi = self.dbapi_connection
+        limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)
+        start = 0
+        for length in chunk_lengths(len(params), max(1, min(MAX_ROWS_PER_STATEMENT, limit))):
+            flat = [v for row in params[start : start + length] for v in row]
+            dbapi.execute(_insert_sql(table, columns, paramstyle, length), flat)
+            start += length
