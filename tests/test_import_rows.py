@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from opencases import api
+from opencases import api, transfer
 from opencases.config import Settings
 from opencases.errors import ServiceError
 from opencases.services import case_create
@@ -195,3 +195,33 @@ def test_import_stores_what_create_case_stores(
     assert [_names(e, two_ids) for e in report.errors] == errors
     assert report.cases == len(records) - len(errors) == 5
     assert _stored(ctx, two, two_ids) == _stored(ctx, one, one_ids)
+
+
+def test_a_reference_number_taken_while_the_batch_is_written(
+    ctx: RequestContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is built on a read transaction and written by another thread; a reference
+    number another writer takes in between fails the write, and the batch runs again inside
+    the write transaction, where the case that supplied it is refused like CreateCase's."""
+    domain, ids = _configure(ctx, "raced")
+    records = [_bind(r, ids) for r in _records()[:4]]  # the 4th supplies REF-1, as does the 5th
+    records[1]["fields"].append({"id": "reference_number", "value": {"stringValue": "race-1"}})
+    original = transfer._write
+    writes = []
+
+    def racing_write(ctx: RequestContext, inserts: Any) -> None:
+        if not writes:
+            params = {"domainId": domain, "templateId": ids["T"], "fields": records[1]["fields"]}
+            api.invoke(ctx, "CreateCase", params)
+        writes.append(len(inserts))
+        original(ctx, inserts)
+
+    monkeypatch.setattr(transfer, "_write", racing_write)
+    report = import_cases(ctx, domain, [json.dumps(r) for r in records], batch_size=2)
+    assert report.errors == [
+        "line 2: ConflictException: Reference number race-1 is already used by another case in this domain"
+    ]
+    assert report.cases == 3 and len(writes) == 2  # the first batch ran again in the writer
+    stored = _stored(ctx, domain, ids)
+    assert len(stored["cases"]) == len(stored["case_text"]) == len(stored["audit_events"]) == 4
+    assert sum('"ref-1"' in r for r in stored["cases"]) == 1

@@ -12,9 +12,13 @@ at the new case ids.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TextIO, cast
+
+from sqlalchemy.exc import IntegrityError
 
 from opencases.errors import ServiceError, ValidationException
 from opencases.services import related_content as rc
@@ -24,7 +28,7 @@ from opencases.services.common import require_domain
 from opencases.services.context import RequestContext, new_time_ordered_id
 from opencases.services.related_items import check_item_quotas, insert_item, writable_case
 from opencases.services.system_fields import READ_ONLY_FIELDS
-from opencases.store.bulk_repo import TABLES, encode_json, json_columns
+from opencases.store.bulk_repo import TABLES, BulkInsert, encode_json, json_columns
 from opencases.store.errors import UniqueViolation
 from opencases.store.store import Tx
 from opencases.wire.model import operation_model
@@ -44,20 +48,32 @@ class ImportReport:
     id_map: dict[str, str] = field(default_factory=dict)
 
 
+class _NeedsWriter(Exception):
+    """Raised while building a batch outside the write transaction when a case's code asks
+    for more than the buffer gives (an outbox row of an enabled event stream, say): the batch
+    is then run inside the write transaction instead."""
+
+
 class _BatchTx:
-    """The import's view of a write transaction.
+    """The import's view of a transaction, for one batch of cases.
 
     Configuration reads are memoized (every case of a batch asks for the same fields,
     options and template), and the rows CreateCase's code writes for a new case are
-    buffered and written with one executemany per table at the end of the batch. Any other
-    call first flushes the buffer, so nothing ever reads around it.
+    buffered and written with a few multi-row statements per table at the end of the batch.
+
+    On the write transaction (`building` false), any other call first flushes the buffer, so
+    nothing ever reads around it. On a read transaction (`building` true: the batch is built
+    while the previous one is being written), any other call raises _NeedsWriter.
     """
 
     # Reads that cannot see the buffered rows of new cases, so need no flush.
     _SAFE = frozenset({"get_domain", "get_event_config", "all_fields", "get_configs"})
 
-    def __init__(self, tx: Tx) -> None:
+    def __init__(self, tx: Tx, taken: set[tuple[str, str]], *, building: bool) -> None:
         self._tx = tx
+        self._building = building
+        # Reference keys of the import's earlier batches, which may not be committed yet.
+        self._taken = taken
         self._fields: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._options: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._configs: dict[tuple[str, str, str], dict[str, Any] | None] = {}
@@ -69,8 +85,14 @@ class _BatchTx:
 
     def __getattr__(self, name: str) -> Any:
         if name not in self._SAFE:
+            if self._building:
+                raise _NeedsWriter(name)
             self.flush()
         return getattr(self._tx, name)
+
+    @property
+    def references(self) -> set[tuple[str, str]]:
+        return self._references
 
     # -- memoized reads --------------------------------------------------------------------
     def get_fields(self, domain_id: str, field_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -117,7 +139,7 @@ class _BatchTx:
 
     def insert_case(self, row: dict[str, Any]) -> None:
         key = (row["domain_id"], row["reference_key"])
-        if key in self._references or self._tx.reference_taken(*key):
+        if key in self._references or key in self._taken or self._tx.reference_taken(*key):
             raise UniqueViolation("uq_cases_reference")
         self._references.add(key)
         self._case_keys.append(key)
@@ -159,12 +181,9 @@ class _BatchTx:
         self._case_keys = []
 
     def flush_batch(self) -> None:
-        """Write the rows of the cases already kept (not the current case's), parents first."""
+        """Write the rows of the cases already kept (not the current case's)."""
         if self.pending:
-            for table in TABLES:
-                for (name, columns), rows in self.pending.items():
-                    if name == table and rows:
-                        self._tx.insert_tuples(name, columns, rows)
+            self._tx.run_inserts(_inserts(self._tx, self.pending))
             self.pending = {}
 
     def flush(self) -> None:
@@ -221,64 +240,194 @@ def _add_item(tx: Any, ctx: RequestContext, domain_id: str, case_id: str, item: 
     )
 
 
+@dataclass
+class _Batch:
+    """Consecutive lines of the file and what became of them."""
+
+    records: list[tuple[int, dict[str, Any]]]
+    problems: list[str]  # the lines that are not JSON objects
+    errors: list[str] = field(default_factory=list)  # the cases refused
+    cases: int = 0
+    related_items: int = 0
+    id_map: dict[str, str] = field(default_factory=dict)
+    links: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    references: set[tuple[str, str]] = field(default_factory=set)
+    inserts: list[BulkInsert] = field(default_factory=list)
+
+    def add_to(self, report: ImportReport, links: list[tuple[int, str, dict[str, Any]]]) -> None:
+        report.cases += self.cases
+        report.related_items += self.related_items
+        report.errors.extend(self.problems + self.errors)
+        report.id_map.update(self.id_map)
+        links.extend(self.links)
+
+
+def _batches(lines: Iterable[str], batch_size: int) -> Iterator[_Batch]:
+    batch = _Batch([], [])
+    for number, record, problem in _records(lines):
+        if problem is not None or record is None:
+            batch.problems.append(problem or f"line {number}: empty")
+            continue
+        batch.records.append((number, record))
+        if len(batch.records) >= batch_size:
+            yield batch
+            batch = _Batch([], [])
+    if batch.records or batch.problems:
+        yield batch
+
+
+def _item_list(record: dict[str, Any]) -> list[Any]:
+    items = record.get("relatedItems") or []
+    return items if isinstance(items, list) else [items]
+
+
+def _needs_items(items: list[Any]) -> bool:
+    """Whether some item is added with its case (ConnectCase links wait for every case)."""
+    return any(not isinstance(i, dict) or i.get("type") != "ConnectCase" for i in items)
+
+
+def _run_cases(
+    ctx: RequestContext, domain_id: str, batch: _Batch, buffered: _BatchTx, raw: Tx | None
+) -> None:
+    """CreateCase's code for each case of the batch, on `buffered`; `raw` is the write
+    transaction the related items are added in (None while building: see _NeedsWriter)."""
+    tx = cast(Tx, buffered)
+    for number, record in batch.records:
+        now = ctx.now_ms()
+        case_id = new_time_ordered_id(now)
+        items = _item_list(record)
+        try:
+            create_in_tx(tx, ctx, _create_params(domain_id, record), case_id=case_id, now=now)
+        except ServiceError as exc:
+            buffered.drop_case()
+            batch.errors.append(f"line {number}: {exc.code}: {exc.message}")
+            continue
+        if _needs_items(items):
+            if raw is None:
+                raise _NeedsWriter("relatedItems")
+            # The case and its items stand or fall together.
+            buffered.flush_batch()
+            try:
+                with raw.savepoint():
+                    buffered.flush()
+                    for item in items:
+                        if not isinstance(item, dict):
+                            raise ValidationException("relatedItems entries must be objects")
+                        if item.get("type") != "ConnectCase":
+                            _add_item(raw, ctx, domain_id, case_id, item, now)
+            except ServiceError as exc:
+                buffered.drop_case()
+                batch.errors.append(f"line {number}: {exc.code}: {exc.message}")
+                continue
+        buffered.keep_case()
+        batch.cases += 1
+        batch.related_items += sum(1 for i in items if isinstance(i, dict) and i.get("type") != "ConnectCase")
+        if isinstance(record.get("caseId"), str):
+            batch.id_map[record["caseId"]] = case_id
+        batch.links.extend(
+            (number, case_id, i) for i in items if isinstance(i, dict) and i.get("type") == "ConnectCase"
+        )
+
+
+def _fresh(batch: _Batch) -> _Batch:
+    """The batch as read from the file, before any case ran."""
+    return _Batch(batch.records, batch.problems)
+
+
+def _build(ctx: RequestContext, domain_id: str, batch: _Batch, taken: set[tuple[str, str]]) -> _Batch | None:
+    """Run the batch's cases on a read transaction, keeping their rows for _write; None if
+    it has to run in the write transaction (related items, event streams)."""
+    if any(_needs_items(_item_list(record)) for _, record in batch.records):
+        return None
+    with ctx.store.read() as tx:
+        buffered = _BatchTx(tx, taken, building=True)
+        try:
+            _run_cases(ctx, domain_id, batch, buffered, None)
+        except _NeedsWriter:
+            return None
+        buffered.keep_case()
+        batch.inserts = _inserts(tx, buffered.pending)
+    batch.references = buffered.references
+    return batch
+
+
+def _write(ctx: RequestContext, inserts: list[BulkInsert]) -> None:
+    with ctx.store.write() as tx:
+        tx.run_inserts(inserts)
+
+
+def _inserts(tx: Tx, rows: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]]) -> list[BulkInsert]:
+    """The statements inserting buffered rows, parents first (cases before their values)."""
+    return [
+        insert
+        for table in TABLES
+        for (name, columns), values in rows.items()
+        if name == table and values
+        for insert in tx.bulk_inserts(name, columns, values)
+    ]
+
+
+def _run_in_writer(ctx: RequestContext, domain_id: str, batch: _Batch, taken: set[tuple[str, str]]) -> _Batch:
+    """Run and write the batch inside one write transaction (reads see the database as it is
+    written, reference numbers included)."""
+    with ctx.store.write() as raw:
+        buffered = _BatchTx(raw, taken, building=False)
+        _run_cases(ctx, domain_id, batch, buffered, raw)
+        buffered.flush()
+    batch.references = buffered.references
+    return batch
+
+
 def import_cases(ctx: RequestContext, domain_id: str, lines: Iterable[str], batch_size: int = 500) -> ImportReport:
+    """Import the cases of `lines` in transactions of `batch_size` cases.
+
+    Two batches are in hand at a time: while a thread writes one (the database's work runs
+    without the GIL), the next one's cases run CreateCase's code on a read transaction of
+    their own. A reference number taken meanwhile by another writer makes the write fail as
+    a whole; that batch is then run again inside the write transaction, as are batches with
+    related items to add.
+    """
     report = ImportReport()
     with ctx.store.read() as tx:
         require_domain(ctx, tx, domain_id)
     links: list[tuple[int, str, dict[str, Any]]] = []  # ConnectCase items, added once every case exists
-    batch: list[tuple[int, dict[str, Any]]] = []
+    taken: set[tuple[str, str]] = set()  # reference keys of the cases built so far
+    in_flight: tuple[_Batch, Future[None]] | None = None
 
-    def flush() -> None:
-        with ctx.store.write() as raw:
-            buffered = _BatchTx(raw)
-            tx = cast(Tx, buffered)
-            for number, record in batch:
-                now = ctx.now_ms()
-                case_id = new_time_ordered_id(now)
-                items = record.get("relatedItems") or []
-                try:
-                    create_in_tx(tx, ctx, _create_params(domain_id, record), case_id=case_id, now=now)
-                except ServiceError as exc:
-                    buffered.drop_case()
-                    report.errors.append(f"line {number}: {exc.code}: {exc.message}")
-                    continue
-                if not isinstance(items, list):
-                    items = [items]
-                if any(not isinstance(i, dict) or i.get("type") != "ConnectCase" for i in items):
-                    # The case and its items stand or fall together.
-                    buffered.flush_batch()
-                    try:
-                        with raw.savepoint():
-                            buffered.flush()
-                            for item in items:
-                                if not isinstance(item, dict):
-                                    raise ValidationException("relatedItems entries must be objects")
-                                if item.get("type") != "ConnectCase":
-                                    _add_item(raw, ctx, domain_id, case_id, item, now)
-                    except ServiceError as exc:
-                        buffered.drop_case()
-                        report.errors.append(f"line {number}: {exc.code}: {exc.message}")
-                        continue
-                buffered.keep_case()
-                report.cases += 1
-                report.related_items += sum(1 for i in items if isinstance(i, dict) and i.get("type") != "ConnectCase")
-                if isinstance(record.get("caseId"), str):
-                    report.id_map[record["caseId"]] = case_id
-                links.extend(
-                    (number, case_id, i) for i in items if isinstance(i, dict) and i.get("type") == "ConnectCase"
-                )
-            buffered.flush()
-        batch.clear()
+    def settle() -> bool:
+        """Wait for the batch being written; False if it had to be run again."""
+        nonlocal in_flight
+        if in_flight is None:
+            return True
+        batch, future = in_flight
+        in_flight = None
+        try:
+            future.result()
+            ok = True
+        except (IntegrityError, sqlite3.IntegrityError):
+            taken.difference_update(batch.references)
+            batch = _run_in_writer(ctx, domain_id, _fresh(batch), taken)
+            ok = False
+        taken.update(batch.references)
+        batch.add_to(report, links)
+        return ok
 
-    for number, record, problem in _records(lines):
-        if problem is not None or record is None:
-            report.errors.append(problem or f"line {number}: empty")
-            continue
-        batch.append((number, record))
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
+    # Leaving the block waits for the write in flight, also when an exception ends the loop.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="opencases-import") as writer:
+        for read in _batches(lines, batch_size):
+            built = _build(ctx, domain_id, read, taken)
+            if not settle() and built is not None:
+                # Built beside a batch that was run again: build it again after that one.
+                taken.difference_update(built.references)
+                built = _build(ctx, domain_id, _fresh(built), taken)
+            if built is None:
+                batch = _run_in_writer(ctx, domain_id, _fresh(read), taken)
+                taken.update(batch.references)
+                batch.add_to(report, links)
+                continue
+            taken.update(built.references)
+            in_flight = (built, writer.submit(_write, ctx, built.inserts))
+        settle()
     _import_links(ctx, domain_id, links, report)
     return report
 
