@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from opencases.config import Settings
 from opencases.store.store import Store
@@ -40,6 +41,7 @@ def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+@lru_cache(maxsize=1024)  # a write stamps several values with the same time
 def ms_to_iso(ms: int) -> str:
     """`YYYY-MM-DDTHH:MM:SS.sssZ`, the form DESIGN.md fixes for DateTime values."""
     return ms_to_datetime(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
