@@ -24,6 +24,7 @@ from opencases.errors import ServiceError
 from opencases.services import case_create
 from opencases.services.context import RequestContext
 from opencases.store import schema as s
+from opencases.store.bulk_repo import chunk_lengths
 from opencases.store.store import Store
 from opencases.transfer import import_cases
 
@@ -225,3 +226,12 @@ def test_a_reference_number_taken_while_the_batch_is_written(
     stored = _stored(ctx, domain, ids)
     assert len(stored["cases"]) == len(stored["case_text"]) == len(stored["audit_events"]) == 4
     assert sum('"ref-1"' in r for r in stored["cases"]) == 1
+
+
+def test_chunk_lengths_cover_the_rows_in_few_statement_lengths() -> None:
+    assert list(chunk_lengths(0, 1024)) == []
+    assert list(chunk_lengths(2500, 1024)) == [1024, 1024, 256, 128, 64, 4]
+    assert list(chunk_lengths(7, 5)) == [5, 2]
+    lengths = {n for total in range(1, 3000) for n in chunk_lengths(total, 1024)}
+    assert lengths == {1 << i for i in range(11)}
+    assert all(sum(chunk_lengths(total, 1000)) == total for total in range(3000))
