@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,7 +47,9 @@ TYPES = {
 def ctx(database_url: str) -> Iterator[RequestContext]:
     store = Store(database_url)
     try:
-        yield RequestContext(store=store, settings=Settings(), account="123456789012", clock=lambda: NOW)
+        # An account of its own per test: a few domains each, and accounts hold at most five.
+        account = f"{secrets.randbelow(10**12):012d}"
+        yield RequestContext(store=store, settings=Settings(), account=account, clock=lambda: NOW)
     finally:
         store.close()
 
@@ -235,3 +238,15 @@ def test_chunk_lengths_cover_the_rows_in_few_statement_lengths() -> None:
     lengths = {n for total in range(1, 3000) for n in chunk_lengths(total, 1024)}
     assert lengths == {1 << i for i in range(11)}
     assert all(sum(chunk_lengths(total, 1000)) == total for total in range(3000))
+
+
+def test_import_into_a_domain_with_an_event_stream(ctx: RequestContext) -> None:
+    """Case events go to the outbox with the case: such batches run in the write transaction."""
+    domain, ids = _configure(ctx, "streamed")
+    api.invoke(ctx, "PutCaseEventConfiguration", {"domainId": domain, "eventBridge": {"enabled": True}})
+    records = [_bind(r, ids) for r in _records()[:3]]
+    report = import_cases(ctx, domain, [json.dumps(r) for r in records], batch_size=2)
+    assert (report.cases, report.errors) == (3, [])
+    with ctx.store.read() as tx:
+        outbox = tx.conn.execute(select(s.outbox.c.payload).where(s.outbox.c.domain_id == domain)).all()
+    assert len(outbox) == 3

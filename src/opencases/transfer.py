@@ -4,8 +4,9 @@ An exported line is one case in CreateCase form, plus its related items in Creat
 form: {"caseId", "templateId", "fields": [{id, value}], "tags", "relatedItems": [{"type",
 "content", "performedBy"?}]}. Import runs every case through CreateCase's own code (the same
 validation, system fields and Case.Created audit) but many cases per transaction, with the
-domain's field, option and template rows read once. A line that fails is reported and
-skipped; the others commit. ConnectCase links between cases of the same file are re-pointed
+domain's field, option and template rows read once per batch, and the rows written with a
+few multi-row statements per table (import_cases tells how batches overlap). A line that
+fails is reported and skipped; the others commit. ConnectCase links between cases of the same file are re-pointed
 at the new case ids.
 """
 
