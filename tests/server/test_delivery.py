@@ -156,6 +156,12 @@ def test_order_per_case_is_kept_through_failures(db_url: str, tmp_path: Path, ho
         stop = threading.Event()
 
         def flap() -> None:
+            # Refuse until a delivery has been refused, then flap: a fast server could
+            # otherwise deliver every event within the accepting windows.
+            hook.status = 500
+            deadline = time.monotonic() + 10
+            while hook.refused == 0 and time.monotonic() < deadline:
+                time.sleep(0.005)
             while not stop.is_set():
                 hook.status = 500 if hook.status == 200 else 200
                 time.sleep(0.03)

@@ -15,7 +15,6 @@ import logging
 import os
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from functools import partial
 from typing import Any, TypeVar
@@ -33,6 +32,7 @@ from opencases.server.delivery import DeliveryWorker, start_delivery
 from opencases.server.metrics import CONTENT_TYPE, Metrics
 from opencases.server.pipeline import MAX_BODY_BYTES, Pipeline
 from opencases.server.pipeline import Response as PipelineResponse
+from opencases.services.context import new_id
 from opencases.store.db import WriterBusy
 from opencases.store.store import Store
 from opencases.ui.app import create_ui
@@ -143,7 +143,7 @@ class OpenCasesApp:
         """The floor of bench/wire.py: the same HTTP stack, no routing, thread hop or database."""
         await self._read_body(receive)
         headers = [(b"content-type", b"application/json"), (b"content-length", b"2"),
-                   (b"x-amzn-requestid", str(uuid.uuid4()).encode())]
+                   (b"x-amzn-requestid", new_id().encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"{}"})
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +17,7 @@ from opencases.config import Settings
 from opencases.errors import InternalServerException, ServiceError, ValidationException
 from opencases.server.identity import Authenticator
 from opencases.server.throttle import Throttle, throttle_for
-from opencases.services.context import RequestContext
+from opencases.services.context import RequestContext, new_id
 from opencases.store.db import WriterBusy
 from opencases.store.store import Store
 from opencases.wire.model import operation_model
@@ -50,7 +49,7 @@ class Response:
     headers: dict[str, str]
     body: bytes
     operation: str = "-"
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = field(default_factory=new_id)
 
 
 class Pipeline:
@@ -109,7 +108,7 @@ class Pipeline:
         body_size: int | None = None,
     ) -> Response:
         """`headers` keys are lower-case; `body_size` is the full size when `body` was cut."""
-        request_id = str(uuid.uuid4())
+        request_id = new_id()
         started = time.perf_counter()
         operation = "-"
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -25,7 +26,7 @@ class RequestContext:
     account: str = "000000000000"
     region: str = "us-east-1"
     principal_arn: str = "arn:aws:iam::000000000000:root"
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = field(default_factory=lambda: new_id())
     clock: Callable[[], int] = _now_ms
     partition: str = "aws"
 
@@ -47,8 +48,18 @@ def ms_to_iso(ms: int) -> str:
     return ms_to_datetime(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
+# Random UUIDs (version 4) from a generator of this process's own: uuid.uuid4() reads the
+# OS's entropy on every call, a system call that cost 5% of a server's time under load (three
+# ids a request). These ids name resources and requests; they are no secret.
+_ids = random.Random()
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID4_SET = (0x8000 << 48) | (0x4000 << 64)
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A random UUID (version 4), in its usual text form."""
+    h = "%032x" % (_ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def new_time_ordered_id(now_ms: int) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -34,24 +33,13 @@ from botocore.model import OperationModel
 from opencases.errors import InternalServerException, ServiceError, ValidationException
 from opencases.server.identity import Identity
 from opencases.server.pipeline import MAX_BODY_BYTES, Pipeline
+from opencases.services.context import new_id
 from opencases.testing.parsed import NotEquivalent, client_view, status_code, supports
 from opencases.wire.serializer import serialize_error, serialize_response
 
 log = logging.getLogger("opencases.request")
 
 JSON = "application/json"
-
-# Request ids: random UUIDs (version 4) as the server makes them, from a generator of the
-# mock's own (uuid4 reads the OS's entropy on every call; these ids are no secret).
-_ids = random.Random()
-_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
-_UUID4_SET = (0x8000 << 48) | (0x4000 << 64)
-
-
-def request_id() -> str:
-    h = "%032x" % (_ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
 
 def credential_scope(signer: Any, context: dict[str, Any]) -> str | None:
     """The Authorization header SigV4 would send, as far as open auth reads it (the
@@ -151,7 +139,7 @@ class Shortcut:
         parts = urlsplit(url)
         method, path, query = request_dict.get("method") or "GET", parts.path or "/", parts.query
         body = body_bytes(request_dict.get("body"))
-        rid = request_id()
+        rid = new_id()
         started = time.perf_counter()
         operation = "-"
         parsed: dict[str, Any] | None = None
