@@ -53,3 +53,35 @@ def test_search_term_counts_from_the_text_index_only_while_the_domain_is_alone(t
         assert api.invoke(ctx, "SearchCases", {"domainId": first, "searchTerm": "alpha"})["totalCount"] == 2
     finally:
         store.close()
+
+
+def test_unfiltered_counts_follow_creates_deletes_and_domain_deletion(database_url: str) -> None:
+    from sqlalchemy import func, select
+
+    from opencases.store import schema as s
+
+    store = Store(database_url)
+    ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
+
+    def counted(domain_id: str) -> tuple[int, int]:
+        """The triggers' count (what SearchCases reports) and the cases' rows."""
+        with store.read() as tx:
+            rows = tx.conn.execute(select(func.count()).where(s.cases.c.domain_id == domain_id)).scalar_one()
+            return tx.count_matches(domain_id, None, "", "arn:"), int(rows)
+
+    try:
+        first = _domain_with_cases(ctx, [f"case {i}" for i in range(20)])
+        second = _domain_with_cases(ctx, ["other"])
+        assert counted(first) == (20, 20) and counted(second) == (1, 1)
+        listed = api.invoke(ctx, "SearchCases", {"domainId": first, "maxResults": 3})
+        assert listed["totalCount"] == 20
+        for case in listed["cases"]:
+            api.invoke(ctx, "DeleteCase", {"domainId": first, "caseId": case["caseId"]})
+        assert counted(first) == (17, 17) and counted(second) == (1, 1)
+        api.invoke(ctx, "DeleteDomain", {"domainId": second})
+        assert counted(second) == (0, 0)
+        with store.read() as tx:  # no row left behind for the deleted domain
+            left = select(func.count()).where(s.case_counts.c.domain_id == second)
+            assert tx.conn.execute(left).scalar_one() == 0
+    finally:
+        store.close()

@@ -29,6 +29,7 @@ DOMAIN_TABLES: Sequence[Table] = (
     s.case_text,
     s.case_values,
     s.cases,
+    s.case_counts,  # after cases: their delete triggers count down first
     s.idempotency,
     s.merges,
     # Not s.outbox: events committed before DeleteDomain are still delivered (at least once).

@@ -161,6 +161,18 @@ cases = Table(
     Index("ix_cases_created", "domain_id", "created_ms", "case_id"),
 )
 
+# How many cases each domain holds, kept by triggers on `cases` (migration 0005), so that the
+# totalCount of a search without filter or searchTerm reads a row instead of counting a
+# million index entries. PostgreSQL spreads a domain over 16 rows by case id, so concurrent
+# CreateCase calls do not queue on one row's lock; SQLite has one writer and uses row 0.
+case_counts = Table(
+    "case_counts",
+    metadata,
+    Column("domain_id", String(ID), primary_key=True),
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    Column("n", BigInteger, nullable=False),
+)
+
 # One row per (case, field) with a value. Exactly one typed column is set, by field type:
 # Text, SingleSelect and Url -> s_value; Number and DateTime (epoch ms) -> n_value;
 # Boolean -> b_value; User -> u_value. Strings compare by code point on both databases

@@ -54,6 +54,9 @@ _LAST_CHANGE_BEFORE = (
     )
     .group_by(_a.c.case_id)
 )
+_CASE_COUNT = select(func.coalesce(func.sum(s.case_counts.c.n), 0)).where(
+    s.case_counts.c.domain_id == bindparam("domain_id")
+)
 _VALUES_FOR_CASES = select(_v).where(
     _v.c.domain_id == bindparam("domain_id"),
     _v.c.case_id.in_(bindparam("case_ids", expanding=True)),
@@ -238,6 +241,9 @@ class SearchRepo:
         """totalCount. A filter on one field counts its value-index range directly (each case
         has at most one value per field); anything else counts the cases the filter selects."""
         self._plan_per_call()
+        if tree is None and not search_term:
+            # Every case of the domain: the triggers' count (migration 0005).
+            return int(self.conn.execute(_CASE_COUNT, {"domain_id": domain_id}).scalar_one())
         node = tree
         if isinstance(node, tuple) and node[0] == "and" and len(group_conditions(node[1])) == 1:
             node = group_conditions(node[1])[0]
