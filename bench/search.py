@@ -201,6 +201,7 @@ def main() -> None:
         if args.reuse:
             with store.read() as tx:
                 args.cases = tx.count_matches(d, None, "", "arn:")
+        if args.reuse and store.dialect == "postgresql":
             size = 0
         elif store.dialect == "postgresql":
             # What autovacuum does after a bulk load: statistics for the planner, and the
@@ -217,9 +218,10 @@ def main() -> None:
                     "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
                 ).scalar()
         else:
-            with store.db.engine.connect() as conn:
-                conn.exec_driver_sql("ANALYZE")
-                conn.commit()
+            if not args.reuse:
+                with store.db.engine.connect() as conn:
+                    conn.exec_driver_sql("ANALYZE")
+                    conn.commit()
             path = url.removeprefix("sqlite:///")
             size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
         print(f"database: {store.dialect}, {args.cases} cases, {int(size or 0) / 1e6:.0f} MB")
