@@ -163,8 +163,9 @@ cases = Table(
 
 # How many cases each domain holds, kept by triggers on `cases` (migration 0005), so that the
 # totalCount of a search without filter or searchTerm reads a row instead of counting a
-# million index entries. PostgreSQL spreads a domain over 16 rows by case id, so concurrent
-# CreateCase calls do not queue on one row's lock; SQLite has one writer and uses row 0.
+# million index entries. On PostgreSQL a domain has up to 16 rows, one per group of server
+# connections, so concurrent writers neither queue on one row's lock nor deadlock; SQLite has
+# one writer and uses row 0.
 case_counts = Table(
     "case_counts",
     metadata,

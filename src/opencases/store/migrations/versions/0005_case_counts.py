@@ -19,7 +19,7 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-# PostgreSQL: a domain's count spread over this many rows, chosen by a hash of the case id.
+# PostgreSQL: a domain's count spread over this many rows.
 SHARDS = 16
 
 
@@ -32,26 +32,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("domain_id", "shard"),
     )
     if op.get_bind().dialect.name == "postgresql":
-        shard = f"(hashtext(%s.case_id) & {SHARDS - 1})"
+        # The row of this server connection's shard, for inserts and deletes alike (a shard
+        # may go below zero; the domain's sum is exact): a transaction updates one counter
+        # row however many cases it writes, so writers never deadlock on counter rows, and
+        # two queue only when their connections share a shard.
+        shard = f"(pg_backend_pid() & {SHARDS - 1})"
         # search_path fixed at creation: the function runs in the schema it was made in.
         op.execute(
             "CREATE FUNCTION opencases_count_cases() RETURNS trigger LANGUAGE plpgsql "
             "SET search_path FROM CURRENT AS $$ BEGIN "
             "IF TG_OP = 'INSERT' THEN "
-            f"INSERT INTO case_counts (domain_id, shard, n) VALUES (NEW.domain_id, {shard % 'NEW'}, 1) "
+            f"INSERT INTO case_counts (domain_id, shard, n) VALUES (NEW.domain_id, {shard}, 1) "
             "ON CONFLICT (domain_id, shard) DO UPDATE SET n = case_counts.n + 1; "
             "ELSE "
-            f"UPDATE case_counts SET n = n - 1 WHERE domain_id = OLD.domain_id AND shard = {shard % 'OLD'}; "
+            f"INSERT INTO case_counts (domain_id, shard, n) VALUES (OLD.domain_id, {shard}, -1) "
+            "ON CONFLICT (domain_id, shard) DO UPDATE SET n = case_counts.n - 1; "
             "END IF; RETURN NULL; END $$"
         )
         op.execute(
             "CREATE TRIGGER cases_count AFTER INSERT OR DELETE ON cases "
             "FOR EACH ROW EXECUTE FUNCTION opencases_count_cases()"
         )
-        op.execute(
-            f"INSERT INTO case_counts (domain_id, shard, n) SELECT domain_id, {shard % 'cases'}, count(*) "
-            "FROM cases GROUP BY 1, 2"
-        )
+        op.execute("INSERT INTO case_counts (domain_id, shard, n) SELECT domain_id, 0, count(*) FROM cases GROUP BY 1")
     else:
         op.execute(
             "CREATE TRIGGER cases_count_ai AFTER INSERT ON cases BEGIN "
