@@ -44,12 +44,15 @@ def test_search_term_counts_from_the_text_index_only_while_the_domain_is_alone(t
         second = _domain_with_cases(ctx, ["alpha three", "alpha four", "alpha five", "gamma"])
         with store.read() as tx:
             assert not tx._alone(first) and not tx._alone(second)
-            assert tx.count_matches(first, None, "alpha", "arn:") == 2
-            assert tx.count_matches(second, None, "alpha", "arn:") == 3
             # Five matches in all domains: below a cap of 10 that bound is the answer…
             assert tx._text_rows(first, "alpha", 10) == 5
             # …and at a cap it may reach, the domain's own rows are counted.
             assert tx._text_rows(first, "alpha", 4) == 2
+        with store.read() as tx:
+            assert tx.count_matches(first, None, "alpha", "arn:") == 2
+            assert tx.count_matches(second, None, "alpha", "arn:") == 3
+            # Once counted exactly, the count answers the probes of the transaction.
+            assert tx._text_rows(first, "alpha", 10) == 2 and tx._text_rows(second, "alpha", 2) == 2
         assert api.invoke(ctx, "SearchCases", {"domainId": first, "searchTerm": "alpha"})["totalCount"] == 2
     finally:
         store.close()

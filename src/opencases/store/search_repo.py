@@ -93,6 +93,9 @@ class SearchRepo:
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of the cases unchanged since `settled_ms`, and the count of all matches."""
         self._plan_per_call()
+        # The count first: an exact count of one condition or searchTerm also answers the
+        # page's probe of how selective it is (`_matching_rows`, `_text_rows`).
+        total = self.count_matches(domain_id, tree, search_term, case_arn_prefix)
         where = self._where(domain_id, tree, search_term, case_arn_prefix)
         stable = [*where, s.cases.c.updated_ms < settled_ms]
         if len(sorts) == 1 and sorts[0].field_id not in CASE_COLUMNS:
@@ -103,7 +106,7 @@ class SearchRepo:
                     break
         else:
             rows = [dict(r._mapping) for r in self.conn.execute(build_query(domain_id, stable, sorts, after, limit))]
-        return rows, self.count_matches(domain_id, tree, search_term, case_arn_prefix)
+        return rows, total
 
     def search_changed_cases(
         self,
@@ -196,6 +199,9 @@ class SearchRepo:
         the transaction: a search asks for the page, the changed cases and the count)."""
         if isinstance(node, Cond) and node.op == "empty":
             return cap
+        exact = self._exact_counts.get((domain_id, node))
+        if exact is not None:
+            return min(exact, cap)
         memo: dict[Any, int] = self.__dict__.setdefault("_row_counts", {})
         key = (domain_id, node, cap)
         if key not in memo:
@@ -207,6 +213,9 @@ class SearchRepo:
         """How many cases' text matches a search term, counting no further than `cap`
         (memoized for the transaction, as `_matching_rows`). For the choice of plan only: on
         SQLite, below `cap` it may count other domains' matches too."""
+        exact = self._exact_counts.get((domain_id, "searchTerm", term))
+        if exact is not None:
+            return min(exact, cap)
         memo: dict[Any, int] = self.__dict__.setdefault("_row_counts", {})
         key = (domain_id, "searchTerm", term, cap)
         if key not in memo:
@@ -222,6 +231,13 @@ class SearchRepo:
             if matches is not None:
                 memo[key] = self._count(matches.limit(cap).subquery())
         return memo[key]
+
+    @property
+    def _exact_counts(self) -> dict[Any, int]:
+        """Exact match counts of single conditions and searchTerms found by count_matches in
+        this transaction, keyed as the probes' memo."""
+        memo: dict[Any, int] = self.__dict__.setdefault("_exact", {})
+        return memo
 
     def _count(self, sub: Any) -> int:
         return int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
@@ -248,18 +264,21 @@ class SearchRepo:
         if isinstance(node, tuple) and node[0] == "and" and len(group_conditions(node[1])) == 1:
             node = group_conditions(node[1])[0]
         if not search_term and isinstance(node, (Cond, Group)) and not (isinstance(node, Cond) and node.op == "empty"):
-            probed = self._matching_rows(domain_id, node, SELECTIVE_ROWS)
-            if probed < SELECTIVE_ROWS:
-                return probed
-            sub = value_rows(domain_id, node, self.dialect).subquery()
-            return int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+            key: tuple[Any, ...] = (domain_id, node)
+            if key not in self._exact_counts:
+                self._exact_counts[key] = self._count(value_rows(domain_id, node, self.dialect).subquery())
+            return self._exact_counts[key]
         if tree is None and search_term:
             # Only a searchTerm: count the text index's matches (one text row per case).
             matches = text_matches(domain_id, search_term, self.dialect)
-            if matches is not None and self.dialect == "sqlite" and self._alone(domain_id):
-                return self._count(fts_rows(search_tokens(search_term)).subquery())
+            key = (domain_id, "searchTerm", search_term)
+            if matches is not None and key not in self._exact_counts:
+                if self.dialect == "sqlite" and self._alone(domain_id):
+                    self._exact_counts[key] = self._count(fts_rows(search_tokens(search_term)).subquery())
+                else:
+                    self._exact_counts[key] = self._count(matches.subquery())
             if matches is not None:
-                return self._count(matches.subquery())
+                return self._exact_counts[key]
         where = self._where(domain_id, tree, search_term, case_arn_prefix, for_count=True)
         return int(self.conn.execute(count_query(domain_id, where)).scalar_one())
 
