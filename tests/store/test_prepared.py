@@ -129,3 +129,23 @@ def test_read_is_one_snapshot_and_sqlalchemy_joins_it(tmp_path: Any) -> None:
             assert tx.get_domain(domain)["name"] == "after"
     finally:
         store.close()
+
+
+def test_custom_plan_statements_are_never_prepared_on_postgresql(store: Store) -> None:
+    """psycopg prepares a statement on its fifth run; one marked custom_plan never is, so
+    PostgreSQL plans it for its values every time (see Prepared)."""
+    from sqlalchemy import bindparam, select
+
+    from opencases.store import schema as s
+
+    where = s.domains.c.domain_id == bindparam("domain_id")
+    planned = Prepared(select(s.domains.c.account, s.domains.c.region).where(where), custom_plan=True)
+    prepared = Prepared(select(s.domains.c.region, s.domains.c.account).where(where))
+    with store.read() as tx:
+        for _ in range(8):
+            assert planned.first(tx, {"domain_id": "none"}) is None
+            assert prepared.first(tx, {"domain_id": "none"}) is None
+        if store.dialect == "postgresql":
+            statements = [r[0] for r in tx.dbapi_connection.execute("SELECT statement FROM pg_prepared_statements")]
+            assert any("SELECT domains.region, domains.account" in text for text in statements)
+            assert not any("SELECT domains.account, domains.region" in text for text in statements)

@@ -25,7 +25,8 @@ TABLES = {t.name: t for t in (s.cases, s.case_values, s.case_text, s.tags, s.aud
 _REFERENCE = Prepared(
     select(s.cases.c.case_id).where(
         s.cases.c.domain_id == bindparam("domain_id"), s.cases.c.reference_key == bindparam("key")
-    )
+    ),
+    custom_plan=True,
 )
 # Rows per multi-row statement at most (SQLite's limit on parameters may make it fewer): few
 # statements per batch, as each one makes an import's writer thread wait for the GIL once.

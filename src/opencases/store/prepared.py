@@ -67,11 +67,17 @@ class _Compiled:
 class Prepared:
     """A read statement built once; `rows()` / `first()` run it in a Tx."""
 
-    __slots__ = ("statement", "expanding", "_compiled", "_columns")
+    __slots__ = ("statement", "expanding", "custom_plan", "_compiled", "_columns")
 
-    def __init__(self, statement: Select[Any], expanding: Sequence[str] = ()) -> None:
+    def __init__(self, statement: Select[Any], expanding: Sequence[str] = (), custom_plan: bool = False) -> None:
+        """`custom_plan`: PostgreSQL plans every execution for its values instead of letting
+        psycopg prepare it. A prepared statement's generic plan is made once, from the
+        statistics of that moment: made while a table was nearly empty (and with no ANALYZE
+        since), a lookup on a unique (domain, key) index became a scan of the domain's range
+        of another index, once per row of an import (quadratic)."""
         self.statement = statement
         self.expanding = tuple(expanding)
+        self.custom_plan = custom_plan
         self._compiled: dict[Any, _Compiled] = {}
         self._columns: list[Any] = list(statement.selected_columns)
 
@@ -92,7 +98,10 @@ class Prepared:
         else:
             cursor = tx.dbapi_connection.cursor()
             try:
-                cursor.execute(compiled.sql, compiled.args(params))
+                if self.custom_plan and not compiled.sqlite:
+                    cursor.execute(compiled.sql, compiled.args(params), prepare=False)
+                else:
+                    cursor.execute(compiled.sql, compiled.args(params))
                 if compiled.keys is None:
                     self._describe(compiled, dialect, cursor.description)
                 fetched = cursor.fetchall()
