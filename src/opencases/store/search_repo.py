@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, true
+from sqlalchemy.engine import Dialect
 
 from opencases.store import schema as s
+from opencases.store.prepared import Prepared
 from opencases.store.search import (
     CASE_COLUMNS,
     SELECTIVE_ROWS,
@@ -30,39 +32,48 @@ from opencases.store.search import (
 COUNT_PROBE_ROWS = 1_000_000
 
 
-# The lookups every search page makes, built once: a Core statement with a literal IN list
-# cost ~10 µs per element to build, more than running it (a page's changed cases are often
-# a hundred or more under write load). The lists bind as expanding parameters.
+# The lookups every search page makes, built once and run on the driver (store/prepared.py):
+# a Core statement with a literal IN list cost ~10 µs per element to build, more than running
+# it (a page's changed cases are often a hundred or more under write load). The lists bind as
+# expanding parameters.
 _a, _v, _t = s.audit_events, s.case_values, s.tags
-_AUDIT_BEFORE = (
+_AUDIT_BEFORE = Prepared(
     select(_a.c.case_id, _a.c.type, _a.c.performed_ms, _a.c.doc)
     .where(
         _a.c.domain_id == bindparam("domain_id"),
         _a.c.case_id.in_(bindparam("case_ids", expanding=True)),
         or_(_a.c.performed_ms < bindparam("before_ms"), _a.c.type == bindparam("created")),
     )
-    .order_by(_a.c.seq)
+    .order_by(_a.c.seq),
+    expanding=("case_ids",),
 )
 # Per case, its last change before a time. The (domain, case, time) index holds all it reads:
 # over (domain, case, seq) it looked up every event's row for its time.
-_LAST_CHANGE_BEFORE = (
-    select(_a.c.case_id, func.max(_a.c.performed_ms))
+_LAST_CHANGE_BEFORE = Prepared(
+    select(_a.c.case_id, func.max(_a.c.performed_ms).label("last_ms"))
     .where(
         _a.c.domain_id == bindparam("domain_id"),
         _a.c.case_id.in_(bindparam("case_ids", expanding=True)),
         _a.c.performed_ms < bindparam("before_ms"),
     )
-    .group_by(_a.c.case_id)
+    .group_by(_a.c.case_id),
+    expanding=("case_ids",),
 )
 _CASE_COUNT = select(func.coalesce(func.sum(s.case_counts.c.n), 0)).where(
     s.case_counts.c.domain_id == bindparam("domain_id")
 )
-_VALUES_FOR_CASES = select(_v).where(
-    _v.c.domain_id == bindparam("domain_id"),
-    _v.c.case_id.in_(bindparam("case_ids", expanding=True)),
-    _v.c.field_id.in_(bindparam("field_ids", expanding=True)),
+_VALUES_FOR_CASES = Prepared(
+    select(_v).where(
+        _v.c.domain_id == bindparam("domain_id"),
+        _v.c.case_id.in_(bindparam("case_ids", expanding=True)),
+        _v.c.field_id.in_(bindparam("field_ids", expanding=True)),
+    ),
+    expanding=("case_ids", "field_ids"),
 )
-_TAGS_FOR_ARNS = select(_t.c.arn, _t.c.key, _t.c.value).where(_t.c.arn.in_(bindparam("arns", expanding=True)))
+_TAGS_FOR_ARNS = Prepared(
+    select(_t.c.arn, _t.c.key, _t.c.value).where(_t.c.arn.in_(bindparam("arns", expanding=True))),
+    expanding=("arns",),
+)
 
 
 def _bucketed(values: list[str]) -> list[str]:
@@ -78,6 +89,8 @@ def _bucketed(values: list[str]) -> list[str]:
 
 class SearchRepo:
     conn: Connection
+    dbapi_connection: Any
+    sa_dialect: Dialect
     dialect: str
 
     def search_cases(
@@ -134,13 +147,13 @@ class SearchRepo:
         events whenever performed, oldest first."""
         params = {"domain_id": domain_id, "case_ids": _bucketed(case_ids), "before_ms": before_ms,
                   "created": "Case.Created"}
-        return [dict(r._mapping) for r in self.conn.execute(_AUDIT_BEFORE, params)]
+        return _AUDIT_BEFORE.rows(self, params)
 
     def last_change_before(self, domain_id: str, case_ids: list[str], before_ms: int) -> dict[str, int]:
         """Per case, the time of its last audit event before a time; none for a case created
         after it (its creation time is then its cases row's created_ms)."""
         params = {"domain_id": domain_id, "case_ids": _bucketed(case_ids), "before_ms": before_ms}
-        return {r[0]: int(r[1]) for r in self.conn.execute(_LAST_CHANGE_BEFORE, params)}
+        return {r["case_id"]: int(r["last_ms"]) for r in _LAST_CHANGE_BEFORE.rows(self, params)}
 
     def _plan_per_call(self) -> None:
         """PostgreSQL: plan every search statement for its own values, for this transaction.
@@ -330,14 +343,14 @@ class SearchRepo:
             return {}
         params = {"domain_id": domain_id, "case_ids": _bucketed(case_ids), "field_ids": _bucketed(field_ids)}
         out: dict[str, dict[str, dict[str, Any]]] = {}
-        for r in self.conn.execute(_VALUES_FOR_CASES, params):
-            out.setdefault(r.case_id, {})[r.field_id] = dict(r._mapping)
+        for r in _VALUES_FOR_CASES.rows(self, params):
+            out.setdefault(r["case_id"], {})[r["field_id"]] = r
         return out
 
     def tags_for_arns(self, arns: list[str]) -> dict[str, dict[str, str]]:
         if not arns:
             return {}
         out: dict[str, dict[str, str]] = {}
-        for r in self.conn.execute(_TAGS_FOR_ARNS, {"arns": _bucketed(arns)}):
-            out.setdefault(r.arn, {})[r.key] = r.value
+        for r in _TAGS_FOR_ARNS.rows(self, {"arns": _bucketed(arns)}):
+            out.setdefault(r["arn"], {})[r["key"]] = r["value"]
         return out
