@@ -59,8 +59,16 @@ _LAST_CHANGE_BEFORE = Prepared(
     .group_by(_a.c.case_id),
     expanding=("case_ids",),
 )
-_CASE_COUNT = select(func.coalesce(func.sum(s.case_counts.c.n), 0)).where(
-    s.case_counts.c.domain_id == bindparam("domain_id")
+_CASE_COUNT = Prepared(
+    select(func.coalesce(func.sum(s.case_counts.c.n), 0).label("n")).where(
+        s.case_counts.c.domain_id == bindparam("domain_id")
+    )
+)
+# A case_text row of another domain, if any: two seeks of the (domain, case) index.
+_OTHER_DOMAIN_TEXT = Prepared(
+    select(s.case_text.c.domain_id)
+    .where(or_(s.case_text.c.domain_id < bindparam("domain_id"), s.case_text.c.domain_id > bindparam("domain_id")))
+    .limit(1)
 )
 _VALUES_FOR_CASES = Prepared(
     select(_v).where(
@@ -212,24 +220,24 @@ class SearchRepo:
         the transaction: a search asks for the page, the changed cases and the count)."""
         if isinstance(node, Cond) and node.op == "empty":
             return cap
-        exact = self._exact_counts.get((domain_id, node))
+        memo = self._memo
+        exact = memo.get(("exact", domain_id, node))
         if exact is not None:
             return min(exact, cap)
-        memo: dict[Any, int] = self.__dict__.setdefault("_row_counts", {})
         key = (domain_id, node, cap)
         if key not in memo:
             sub = value_rows(domain_id, node, self.dialect).limit(cap).subquery()
-            memo[key] = int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+            memo[key] = self._count(sub)
         return memo[key]
 
     def _text_rows(self, domain_id: str, term: str, cap: int) -> int:
         """How many cases' text matches a search term, counting no further than `cap`
         (memoized for the transaction, as `_matching_rows`). For the choice of plan only: on
         SQLite, below `cap` it may count other domains' matches too."""
-        exact = self._exact_counts.get((domain_id, "searchTerm", term))
+        memo = self._memo
+        exact = memo.get(("exact", domain_id, "searchTerm", term))
         if exact is not None:
             return min(exact, cap)
-        memo: dict[Any, int] = self.__dict__.setdefault("_row_counts", {})
         key = (domain_id, "searchTerm", term, cap)
         if key not in memo:
             matches = text_matches(domain_id, term, self.dialect)
@@ -246,10 +254,11 @@ class SearchRepo:
         return memo[key]
 
     @property
-    def _exact_counts(self) -> dict[Any, int]:
-        """Exact match counts of single conditions and searchTerms found by count_matches in
-        this transaction, keyed as the probes' memo."""
-        memo: dict[Any, int] = self.__dict__.setdefault("_exact", {})
+    def _memo(self) -> dict[Any, Any]:
+        """What this transaction has counted or probed, so that a search's page, changed
+        cases and count ask the database once: ("exact", ...) counts of one condition or
+        searchTerm (count_matches), capped counts (the probes), ("alone", domain)."""
+        memo: dict[Any, Any] = self.__dict__.setdefault("_memo_", {})
         return memo
 
     def _count(self, sub: Any) -> int:
@@ -257,14 +266,11 @@ class SearchRepo:
 
     def _alone(self, domain_id: str) -> bool:
         """Whether every case_text row belongs to this domain (the usual deployment: one
-        Connect instance, one Cases domain). Two seeks of the (domain, case) index, memoized
-        for the transaction."""
-        memo: dict[str, bool] = self.__dict__.setdefault("_alone_memo", {})
-        if domain_id not in memo:
-            t = s.case_text
-            other = select(t.c.domain_id).where(or_(t.c.domain_id < domain_id, t.c.domain_id > domain_id)).limit(1)
-            memo[domain_id] = self.conn.execute(other).first() is None
-        return memo[domain_id]
+        Connect instance, one Cases domain)."""
+        key = ("alone", domain_id)
+        if key not in self._memo:
+            self._memo[key] = _OTHER_DOMAIN_TEXT.first(self, {"domain_id": domain_id}) is None
+        return bool(self._memo[key])
 
     def count_matches(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str) -> int:
         """totalCount. A filter on one field counts its value-index range directly (each case
@@ -272,26 +278,27 @@ class SearchRepo:
         self._plan_per_call()
         if tree is None and not search_term:
             # Every case of the domain: the triggers' count (migration 0005).
-            return int(self.conn.execute(_CASE_COUNT, {"domain_id": domain_id}).scalar_one())
+            found = _CASE_COUNT.first(self, {"domain_id": domain_id})
+            return int(found["n"]) if found else 0
         node = tree
         if isinstance(node, tuple) and node[0] == "and" and len(group_conditions(node[1])) == 1:
             node = group_conditions(node[1])[0]
         if not search_term and isinstance(node, (Cond, Group)) and not (isinstance(node, Cond) and node.op == "empty"):
-            key: tuple[Any, ...] = (domain_id, node)
-            if key not in self._exact_counts:
-                self._exact_counts[key] = self._count(value_rows(domain_id, node, self.dialect).subquery())
-            return self._exact_counts[key]
+            key: tuple[Any, ...] = ("exact", domain_id, node)
+            if key not in self._memo:
+                self._memo[key] = self._count(value_rows(domain_id, node, self.dialect).subquery())
+            return int(self._memo[key])
         if tree is None and search_term:
             # Only a searchTerm: count the text index's matches (one text row per case).
             matches = text_matches(domain_id, search_term, self.dialect)
-            key = (domain_id, "searchTerm", search_term)
-            if matches is not None and key not in self._exact_counts:
+            key = ("exact", domain_id, "searchTerm", search_term)
+            if matches is not None and key not in self._memo:
                 if self.dialect == "sqlite" and self._alone(domain_id):
-                    self._exact_counts[key] = self._count(fts_rows(search_tokens(search_term)).subquery())
+                    self._memo[key] = self._count(fts_rows(search_tokens(search_term)).subquery())
                 else:
-                    self._exact_counts[key] = self._count(matches.subquery())
+                    self._memo[key] = self._count(matches.subquery())
             if matches is not None:
-                return self._exact_counts[key]
+                return int(self._memo[key])
         where = self._where(domain_id, tree, search_term, case_arn_prefix, for_count=True)
         return int(self.conn.execute(count_query(domain_id, where)).scalar_one())
 
