@@ -6,8 +6,8 @@ form: {"caseId", "templateId", "fields": [{id, value}], "tags", "relatedItems": 
 validation, system fields and Case.Created audit) but many cases per transaction, with the
 domain's field, option and template rows read once per batch, and the rows written with a
 few multi-row statements per table (import_cases tells how batches overlap). A line that
-fails is reported and skipped; the others commit. ConnectCase links between cases of the same file are re-pointed
-at the new case ids.
+fails is reported and skipped; the others commit. ConnectCase links between cases of the
+same file are re-pointed at the new case ids.
 """
 
 from __future__ import annotations
