@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from typing import Any
 
 import pytest
 
+from opencases import api
+from opencases.config import Settings
+from opencases.services.context import RequestContext
+from opencases.store.store import Store
 from tests.support import LiveServer, make_client
 
 N = 40
@@ -115,3 +120,49 @@ def test_pages_with_a_concurrent_writer(domain: dict[str, Any]) -> None:
         stop.set()
         thread.join()
     assert not errors
+
+
+@pytest.mark.parametrize("move", ["last to first", "first to last"])
+def test_a_write_in_flight_during_the_first_page(database_url: str, move: str) -> None:
+    """An update stamped before the first page reads but committed after it: later pages
+    place the case by its value before the update, so it is neither skipped nor repeated."""
+    store = Store(database_url)
+    ctx = RequestContext(store=store, settings=Settings(), account=f"{random.randrange(10**12):012d}")
+    try:
+        domain_id = api.invoke(ctx, "CreateDomain", {"name": "inflight"})["domainId"]
+        rank = api.invoke(ctx, "CreateField", {"domainId": domain_id, "name": "Rank", "type": "Number"})["fieldId"]
+        template = api.invoke(ctx, "CreateTemplate", {"domainId": domain_id, "name": "T"})["templateId"]
+        ids = [
+            api.invoke(ctx, "CreateCase", {"domainId": domain_id, "templateId": template, "fields": [
+                {"id": "title", "value": {"stringValue": f"c{i}"}}, {"id": rank, "value": {"doubleValue": i}}]})["caseId"]
+            for i in range(20)
+        ]
+        moved, to = (ids[-1], -1.0) if move == "last to first" else (ids[0], 100.0)
+        stamped, released = threading.Event(), threading.Event()
+
+        def held_clock() -> int:
+            # UpdateCase stamps holding its case (and on SQLite the writer): hold it there.
+            stamp = int(time.time() * 1000)
+            stamped.set()
+            released.wait(10)
+            return stamp
+
+        slow = RequestContext(store=store, settings=Settings(), account=ctx.account, clock=held_clock)
+        update = threading.Thread(target=api.invoke, args=(slow, "UpdateCase", {
+            "domainId": domain_id, "caseId": moved, "fields": [{"id": rank, "value": {"doubleValue": to}}]}))
+        update.start()
+        assert stamped.wait(10)
+        time.sleep(0.005)  # the first page's time comes strictly after the update's stamp
+        args: dict[str, Any] = {"domainId": domain_id, "maxResults": 5,
+                                "sorts": [{"fieldId": rank, "sortOrder": "Asc"}]}
+        page = api.invoke(ctx, "SearchCases", args)
+        released.set()
+        update.join()
+        seen = [c["caseId"] for c in page["cases"]]
+        assert seen == ids[:5]
+        while "nextToken" in page:
+            page = api.invoke(ctx, "SearchCases", args | {"nextToken": page["nextToken"]})
+            seen += [c["caseId"] for c in page["cases"]]
+        assert seen == ids, "each case once, in its order as of the first page"
+    finally:
+        store.close()

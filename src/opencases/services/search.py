@@ -1,12 +1,12 @@
 """SearchCases: the filter tree typed against the domain's fields, then compiled by the store.
 
-Paging returns every match exactly once while cases are written. The first page's time T
-goes into the nextToken; every page leaves out cases created after T, orders cases unchanged
-since T - SNAPSHOT_LAG_MS by their current values, and orders the others by their values as
-of that settled time (or, for cases created since, as created), rebuilt from the audit
-history (search_snapshot.py). The lag puts the settled time before any write transaction
-still in flight at T, so all pages agree on each case's place. Filters and searchTerm match
-current values.
+Paging returns every match exactly once while cases are written. The first page's snapshot
+time T goes into the nextToken; every page leaves out cases created at or after T, orders
+cases unchanged since the settled time T - SNAPSHOT_LAG_MS by their current values, and
+orders the others by their values as of the settled time (or, for cases created since, as
+created), rebuilt from the audit history (search_snapshot.py). The settled time precedes
+every write the first page could not see, so all pages agree on each case's place. Filters
+and searchTerm match current values.
 
 Decisions (DESIGN.md and SPEC.md 3.7): default order `last_updated_datetime` descending;
 `contains` is a case-insensitive substring match on text-like values; range operators
@@ -27,6 +27,7 @@ from opencases.services.common import require_domain
 from opencases.services.context import RequestContext
 from opencases.services.registry import operation
 from opencases.store.search import Cond, SortKey
+from opencases.store.store import Tx
 
 OPS = {
     "equalTo": "eq",
@@ -49,12 +50,14 @@ TEXTUAL = frozenset({"Text", "SingleSelect", "Url", "User"})
 # Cases changed since a search's snapshot are re-placed from their audit history; past this
 # many (a bulk update during a long paging), they are placed by their current values.
 CHANGED_CAP = 5000
-# Longer than any write transaction: a write stamped before T - lag has committed by T. Case
-# writes take their time stamp inside their transaction. On SQLite that is after taking the
-# only writer, so the lag covers one transaction's run; on PostgreSQL writers run side by
-# side and a commit can wait on other locks after the stamp. Every case changed within the
-# lag is placed from its audit history by every search, so a shorter lag is cheaper.
-SNAPSHOT_LAG_MS = {"sqlite": 500, "postgresql": 2000}
+# Case writes take their time stamp inside their transaction. On PostgreSQL writers run side
+# by side and a commit can wait on other locks after its stamp: the lag is longer than any
+# write transaction, so a write stamped before T - lag has committed when the first page
+# reads. On SQLite writers take the only write lock before stamping, so stamps follow commit
+# order and a write the first page cannot see is stamped no earlier than the newest one it
+# sees, M: T is M + 1 and the settled time M (`_snapshot_ms`). Every case changed since the
+# settled time is placed from its audit history by every page, so a later one is cheaper.
+SNAPSHOT_LAG_MS = {"sqlite": 1, "postgresql": 2000}
 
 
 def _field(fields: dict[str, dict[str, Any]], field_id: str, path: str) -> dict[str, Any]:
@@ -136,6 +139,16 @@ def _check_position(after: Any, keys: list[SortKey]) -> tuple[int, list[Any]] | 
     return after[0], [int(v) if isinstance(v, bool) else v for v in after[1:]]
 
 
+def _snapshot_ms(ctx: RequestContext, tx: Tx, domain_id: str) -> int:
+    """T for a first page (see SNAPSHOT_LAG_MS): one past a stamp, so the cases created in
+    that millisecond are on the pages."""
+    if ctx.store.dialect == "sqlite":
+        latest = tx.latest_case_write(domain_id)
+        if latest is not None:
+            return latest + 1
+    return ctx.now_ms() + 1
+
+
 @operation("SearchCases")
 def search_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id = params["domainId"]
@@ -147,7 +160,7 @@ def search_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         tree = typed_tree(fields, params["filter"]) if params.get("filter") else None
         keys = sort_keys(fields, params.get("sorts"))
         position = _check_position(after, keys)
-        snapshot_ms, after = position if position else (ctx.now_ms(), None)
+        snapshot_ms, after = position if position else (_snapshot_ms(ctx, tx, domain_id), None)
         case_prefix = ctx.arn(f"domain/{domain_id}/case/")
         term = params.get("searchTerm") or ""
         settled_ms = snapshot_ms - SNAPSHOT_LAG_MS.get(ctx.store.dialect, 2000)

@@ -59,6 +59,10 @@ _LAST_CHANGE_BEFORE = Prepared(
     .group_by(_a.c.case_id),
     expanding=("case_ids",),
 )
+# The newest case write of a domain visible to this transaction: one seek of ix_cases_updated.
+_LATEST_WRITE = Prepared(
+    select(func.max(s.cases.c.updated_ms).label("ms")).where(s.cases.c.domain_id == bindparam("domain_id"))
+)
 _CASE_COUNT = Prepared(
     select(func.coalesce(func.sum(s.case_counts.c.n), 0).label("n")).where(
         s.case_counts.c.domain_id == bindparam("domain_id")
@@ -149,6 +153,11 @@ class SearchRepo:
             .limit(cap)
         )
         return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def latest_case_write(self, domain_id: str) -> int | None:
+        """The time stamp of the newest case write of the domain this transaction sees."""
+        found = _LATEST_WRITE.first(self, {"domain_id": domain_id})
+        return None if found is None or found["ms"] is None else int(found["ms"])
 
     def audit_before(self, domain_id: str, case_ids: list[str], before_ms: int) -> list[dict[str, Any]]:
         """The audit events of some cases performed before a time, and their Case.Created
