@@ -132,11 +132,11 @@ def test_a_write_in_flight_during_the_first_page(database_url: str, move: str) -
         domain_id = api.invoke(ctx, "CreateDomain", {"name": "inflight"})["domainId"]
         rank = api.invoke(ctx, "CreateField", {"domainId": domain_id, "name": "Rank", "type": "Number"})["fieldId"]
         template = api.invoke(ctx, "CreateTemplate", {"domainId": domain_id, "name": "T"})["templateId"]
-        ids = [
-            api.invoke(ctx, "CreateCase", {"domainId": domain_id, "templateId": template, "fields": [
-                {"id": "title", "value": {"stringValue": f"c{i}"}}, {"id": rank, "value": {"doubleValue": i}}]})["caseId"]
-            for i in range(20)
-        ]
+        ids = []
+        for i in range(20):
+            fields = [{"id": "title", "value": {"stringValue": f"c{i}"}}, {"id": rank, "value": {"doubleValue": i}}]
+            created = api.invoke(ctx, "CreateCase", {"domainId": domain_id, "templateId": template, "fields": fields})
+            ids.append(created["caseId"])
         moved, to = (ids[-1], -1.0) if move == "last to first" else (ids[0], 100.0)
         stamped, released = threading.Event(), threading.Event()
 
