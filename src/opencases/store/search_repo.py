@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, true
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.engine import Dialect
 
 from opencases.store import schema as s
@@ -18,7 +20,6 @@ from opencases.store.search import (
     build_query,
     compile_filter,
     compile_search_term,
-    count_query,
     field_conditions,
     field_sort_queries,
     fts_rows,
@@ -27,6 +28,7 @@ from opencases.store.search import (
     text_matches,
     value_rows,
 )
+from opencases.store.shapes import Shapes, frozen
 
 # Counting a broad condition's rows in full, to pick the narrowest as a count's driver.
 COUNT_PROBE_ROWS = 1_000_000
@@ -88,6 +90,29 @@ _TAGS_FOR_ARNS = Prepared(
 )
 
 
+# Plans (SearchRepo._plan) that need no probe: every condition drives; none does.
+_ALL_DRIVE, _NONE_DRIVE = "all", "none"
+_PROBED = (_NONE_DRIVE, False)
+_SHAPES = Shapes()
+# How many cases changed since a time, counting no further than SELECTIVE_ROWS: the
+# (domain, updated) index only.
+_RECENT_WRITES = Prepared(
+    select(func.count().label("n")).select_from(
+        select(s.cases.c.case_id)
+        .where(s.cases.c.domain_id == bindparam("domain_id"), s.cases.c.updated_ms >= bindparam("settled_ms"))
+        .limit(SELECTIVE_ROWS)
+        .subquery()
+    )
+)
+
+
+def _text_matches(domain_id: str, term: str, dialect: str) -> Select[Any]:
+    """text_matches of a term that has words."""
+    matches = text_matches(domain_id, term, dialect)
+    assert matches is not None
+    return matches
+
+
 def _bucketed(values: list[str]) -> list[str]:
     """`values` padded with its last one to a power-of-two length. An expanding IN renders one
     SQL text per list length, and sqlite3 caches compiled statements per connection by text:
@@ -121,16 +146,31 @@ class SearchRepo:
         # The count first: an exact count of one condition or searchTerm also answers the
         # page's probe of how selective it is (`_matching_rows`, `_text_rows`).
         total = self.count_matches(domain_id, tree, search_term, case_arn_prefix)
-        where = self._where(domain_id, tree, search_term, case_arn_prefix)
-        stable = [*where, s.cases.c.updated_ms < settled_ms]
-        if len(sorts) == 1 and sorts[0].field_id not in CASE_COLUMNS:
-            rows: list[dict[str, Any]] = []
-            for q in field_sort_queries(domain_id, stable, sorts[0], after, limit):
-                rows += [dict(r._mapping) for r in self.conn.execute(q.limit(limit - len(rows)))]
-                if len(rows) >= limit:
-                    break
-        else:
-            rows = [dict(r._mapping) for r in self.conn.execute(build_query(domain_id, stable, sorts, after, limit))]
+        plan = self._plan(domain_id, tree, search_term)
+        by_field = len(sorts) == 1 and sorts[0].field_id not in CASE_COLUMNS
+        # Missing values change the statement; present ones are bound (after_i).
+        missing = None if after is None else tuple(v is None for v in after)
+
+        def build() -> list[Prepared]:
+            where = self._where(domain_id, tree, search_term, case_arn_prefix, plan)
+            stable = [*where, s.cases.c.updated_ms < bindparam("settled_ms")]
+            marks: list[Any] | None = None
+            if after is not None:
+                marks = [None if v is None else bindparam(f"after_{i}") for i, v in enumerate(after)]
+            if by_field:
+                queries = field_sort_queries(domain_id, stable, sorts[0], marks, limit)
+            else:
+                queries = [build_query(domain_id, stable, sorts, marks, limit)]
+            return [Prepared(q, custom_plan=True) for q in queries]
+
+        key = ("page", self.dialect, domain_id, frozen(tree), search_term, case_arn_prefix, plan, tuple(sorts),
+               missing, limit)
+        params = {"settled_ms": settled_ms} | {f"after_{i}": v for i, v in enumerate(after or []) if v is not None}
+        rows: list[dict[str, Any]] = []
+        for statement in _SHAPES.get(key, build):
+            rows += statement.rows(self, params)[: limit - len(rows)]
+            if len(rows) >= limit:
+                break
         return rows, total
 
     def search_changed_cases(
@@ -146,13 +186,29 @@ class SearchRepo:
         """Matching cases changed since `settled_ms` and created before `snapshot_ms` (few)."""
         self._plan_per_call()
         c = s.cases
-        where = self._where(domain_id, tree, search_term, case_arn_prefix)
-        q = (
-            select(c.c.case_id, c.c.template_id, c.c.created_ms, c.c.updated_ms)
-            .where(c.c.domain_id == domain_id, c.c.updated_ms >= settled_ms, c.c.created_ms < snapshot_ms, *where)
-            .limit(cap)
-        )
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        # Usually a handful of cases changed since the settled time: read them from the
+        # (domain, updated) index and probe the filter on each, rather than let the filter's
+        # matches drive (hundreds of rows for a common word, for one changed case).
+        recent = _RECENT_WRITES.first(self, {"domain_id": domain_id, "settled_ms": settled_ms})
+        few = recent is not None and recent["n"] < SELECTIVE_ROWS
+        plan = _PROBED if few else self._plan(domain_id, tree, search_term)
+
+        def build() -> Prepared:
+            where = self._where(domain_id, tree, search_term, case_arn_prefix, plan)
+            q = (
+                select(c.c.case_id, c.c.template_id, c.c.created_ms, c.c.updated_ms)
+                .where(
+                    c.c.domain_id == domain_id,
+                    c.c.updated_ms >= bindparam("settled_ms"),
+                    c.c.created_ms < bindparam("snapshot_ms"),
+                    *where,
+                )
+                .limit(cap)
+            )
+            return Prepared(q, custom_plan=True)
+
+        key = ("changed", self.dialect, domain_id, frozen(tree), search_term, case_arn_prefix, plan, cap)
+        return _SHAPES.get(key, build).rows(self, {"settled_ms": settled_ms, "snapshot_ms": snapshot_ms})
 
     def latest_case_write(self, domain_id: str) -> int | None:
         """The time stamp of the newest case write of the domain this transaction sees."""
@@ -187,19 +243,18 @@ class SearchRepo:
             self.conn.exec_driver_sql("SET LOCAL jit = off")
             self.__dict__["_planned_per_call"] = True
 
-    def _where(
-        self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, for_count: bool = False
-    ) -> list[Any]:
-        """The WHERE of a search. For a page, conditions with few matching rows drive the
-        query from their index and the rest are probed per case in sort order; for a count,
-        the narrowest condition drives and the others are probed (on SQLite; PostgreSQL
-        plans a count's semi-joins itself)."""
-        where = []
+    def _plan(self, domain_id: str, tree: Any, search_term: str, for_count: bool = False) -> Any:
+        """Which conditions drive a search from their index, from the selectivity probes: for
+        a page, those with few matching rows (the rest are probed per case in sort order);
+        for a count, the narrowest, and the others probed (on SQLite; PostgreSQL plans a
+        count's semi-joins itself). Returns ((condition, drives) pairs or _ALL_DRIVE, whether
+        the searchTerm drives): `_where` builds from it, and it is part of a statement's key."""
+        drives: Any = ()
         if tree is not None and for_count and self.dialect == "postgresql":
             # Every condition a semi-join: PostgreSQL orders and joins them by its statistics
             # (migration 0003), merging index ranges that come out in case-id order, so the
             # broad conditions need not be counted first to find the narrowest.
-            where.append(compile_filter(domain_id, tree, self.dialect, case_arn_prefix))
+            drives = _ALL_DRIVE
         elif tree is not None:
             sizes = {node: self._matching_rows(domain_id, node, SELECTIVE_ROWS) for node in field_conditions(tree)}
             if for_count and len(sizes) > 1:
@@ -208,20 +263,30 @@ class SearchRepo:
                          for n, size in sizes.items()}
             if for_count and sizes:
                 narrowest = min(sizes, key=lambda n: sizes[n])
-                verdicts = {n: n == narrowest or sizes[n] < SELECTIVE_ROWS for n in sizes}
+                drives = tuple((n, n == narrowest or sizes[n] < SELECTIVE_ROWS) for n in sizes)
             else:
-                verdicts = {n: size < SELECTIVE_ROWS for n, size in sizes.items()}
+                drives = tuple((n, size < SELECTIVE_ROWS) for n, size in sizes.items())
+        # A count always drives from the text index.
+        term_drives = bool(search_term) and (
+            for_count or self._text_rows(domain_id, search_term, SELECTIVE_ROWS) < SELECTIVE_ROWS
+        )
+        return drives, term_drives
+
+    def _where(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, plan: Any) -> list[Any]:
+        """The WHERE of a search, as `plan` (`_plan`, or _PROBED: every condition probed on the
+        cases another condition of the caller selects)."""
+        drives, term_drives = plan
+        where = []
+        if tree is not None:
+            verdicts = {} if drives in (_ALL_DRIVE, _NONE_DRIVE) else dict(drives)
+            default = drives != _NONE_DRIVE
             where.append(
-                compile_filter(domain_id, tree, self.dialect, case_arn_prefix, lambda n: verdicts.get(n, True))
+                compile_filter(domain_id, tree, self.dialect, case_arn_prefix, lambda n: verdicts.get(n, default))
             )
         if search_term:
-            matches = text_matches(domain_id, search_term, self.dialect)
-            if matches is not None:
-                # A count always drives from the text index.
-                selective = for_count or self._text_rows(domain_id, search_term, SELECTIVE_ROWS) < SELECTIVE_ROWS
-                term = compile_search_term(domain_id, search_term, self.dialect, selective)
-                if term is not None:
-                    where.append(term)
+            term = compile_search_term(domain_id, search_term, self.dialect, term_drives)
+            if term is not None:
+                where.append(term)
         return where
 
     def _matching_rows(self, domain_id: str, node: Any, cap: int) -> int:
@@ -235,8 +300,7 @@ class SearchRepo:
             return min(exact, cap)
         key = (domain_id, node, cap)
         if key not in memo:
-            sub = value_rows(domain_id, node, self.dialect).limit(cap).subquery()
-            memo[key] = self._count(sub)
+            memo[key] = self._count(("rows", *key), lambda: value_rows(domain_id, node, self.dialect).limit(cap))
         return memo[key]
 
     def _text_rows(self, domain_id: str, term: str, cap: int) -> int:
@@ -249,17 +313,19 @@ class SearchRepo:
             return min(exact, cap)
         key = (domain_id, "searchTerm", term, cap)
         if key not in memo:
-            matches = text_matches(domain_id, term, self.dialect)
+            tokens = search_tokens(term)
             memo[key] = 0
-            if matches is not None and self.dialect == "sqlite":
+            if tokens and self.dialect == "sqlite":
                 # The text index alone first: its matches in every domain bound this domain's,
                 # without looking up each match's case_text row for its domain.
-                everywhere = self._count(fts_rows(search_tokens(term)).limit(cap).subquery())
+                everywhere = self._count(("fts", tuple(tokens), cap), lambda: fts_rows(tokens).limit(cap))
                 if everywhere < cap or self._alone(domain_id):
                     memo[key] = everywhere
                     return everywhere
-            if matches is not None:
-                memo[key] = self._count(matches.limit(cap).subquery())
+            if tokens:
+                memo[key] = self._count(
+                    ("text", *key), lambda: _text_matches(domain_id, term, self.dialect).limit(cap)
+                )
         return memo[key]
 
     @property
@@ -270,8 +336,14 @@ class SearchRepo:
         memo: dict[Any, Any] = self.__dict__.setdefault("_memo_", {})
         return memo
 
-    def _count(self, sub: Any) -> int:
-        return int(self.conn.execute(select(func.count()).select_from(sub)).scalar_one())
+    def _count(self, key: tuple[Any, ...], rows: Callable[[], Select[Any]]) -> int:
+        """How many rows `rows()` selects; the statement is built once per key (store/shapes.py)."""
+
+        def build() -> Prepared:
+            return Prepared(select(func.count().label("n")).select_from(rows().subquery()), custom_plan=True)
+
+        found = _SHAPES.get(("count", self.dialect, *key), build).first(self, {})
+        return int(found["n"]) if found else 0
 
     def _alone(self, domain_id: str) -> bool:
         """Whether every case_text row belongs to this domain (the usual deployment: one
@@ -295,21 +367,28 @@ class SearchRepo:
         if not search_term and isinstance(node, (Cond, Group)) and not (isinstance(node, Cond) and node.op == "empty"):
             key: tuple[Any, ...] = ("exact", domain_id, node)
             if key not in self._memo:
-                self._memo[key] = self._count(value_rows(domain_id, node, self.dialect).subquery())
+                self._memo[key] = self._count(("rows", *key[1:]), partial(value_rows, domain_id, node, self.dialect))
             return int(self._memo[key])
         if tree is None and search_term:
             # Only a searchTerm: count the text index's matches (one text row per case).
-            matches = text_matches(domain_id, search_term, self.dialect)
+            tokens = search_tokens(search_term)
             key = ("exact", domain_id, "searchTerm", search_term)
-            if matches is not None and key not in self._memo:
+            if tokens and key not in self._memo:
                 if self.dialect == "sqlite" and self._alone(domain_id):
-                    self._memo[key] = self._count(fts_rows(search_tokens(search_term)).subquery())
+                    self._memo[key] = self._count(("fts", tuple(tokens)), lambda: fts_rows(tokens))
                 else:
-                    self._memo[key] = self._count(matches.subquery())
-            if matches is not None:
+                    self._memo[key] = self._count(
+                        ("text", domain_id, search_term), lambda: _text_matches(domain_id, search_term, self.dialect)
+                    )
+            if tokens:
                 return int(self._memo[key])
-        where = self._where(domain_id, tree, search_term, case_arn_prefix, for_count=True)
-        return int(self.conn.execute(count_query(domain_id, where)).scalar_one())
+        plan = self._plan(domain_id, tree, search_term, for_count=True)
+
+        def cases() -> Select[Any]:
+            where = self._where(domain_id, tree, search_term, case_arn_prefix, plan)
+            return select(s.cases.c.case_id).where(s.cases.c.domain_id == domain_id, *where)
+
+        return self._count(("cases", domain_id, frozen(tree), search_term, case_arn_prefix, plan), cases)
 
     def list_cases_page(self, domain_id: str, after: tuple[int, str] | None, limit: int) -> list[dict[str, Any]]:
         """Cases oldest first, keyset-paged on (created_ms, case_id), for export."""

@@ -1,0 +1,47 @@
+"""Search statements built once per shape: a process-wide, bounded cache of `Prepared`s.
+
+A search's statements depend on its domain, filter tree, searchTerm, sorts and the plan the
+selectivity probes chose, and not otherwise on the request: the settled time and the page
+position are bound per call. Building those Core statements and running them through a
+SQLAlchemy Connection was over half the time of a SearchCases page under load (a few
+hundred microseconds each, four or five per search), while agents and integrations repeat
+the same few searches. A shape seen before runs as a `Prepared`, compiled once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+# Shapes kept per process; the oldest built is dropped first.
+MAX_SHAPES = 512
+
+
+def frozen(node: Any) -> Any:
+    """A filter tree as a hashable key: its lists as tuples (conditions are frozen)."""
+    if isinstance(node, (list, tuple)):
+        return tuple(frozen(n) for n in node)
+    return node
+
+
+class Shapes:
+    """What `build()` returns for a key, built at the first `get` of the key."""
+
+    def __init__(self, size: int = MAX_SHAPES) -> None:
+        self._size = size
+        self._built: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        found = self._built.get(key)
+        if found is None:
+            found = build()
+            with self._lock:
+                if len(self._built) >= self._size:
+                    del self._built[next(iter(self._built))]
+                self._built[key] = found
+        return found
+
+    def __len__(self) -> int:
+        return len(self._built)
