@@ -205,3 +205,39 @@ def test_a_writer_busy_for_long_sends_the_request_to_a_thread(
     assert title() == "fourth"
     with app.store.read() as tx:  # applied once: one audit event per update
         assert len(tx.list_audit_events(domain_id, case_id, None, 100)) == 2
+
+
+def _asgi_searches(app: Any, domain_id: str, n: int) -> list[int]:
+    import asyncio
+
+    from tests.fuzz_requests import auth_header
+
+    async def run() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return [
+                (await client.post(f"/domains/{domain_id}/cases-search", json={"searchTerm": "first"},
+                                   headers={"Authorization": auth_header("123456789012")})).status_code
+                for _ in range(n)
+            ]
+
+    return asyncio.run(run())
+
+
+def test_searches_of_a_domain_run_on_the_loop_while_they_stay_cheap(
+    inline_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opencases.server import pipeline as pipeline_module
+
+    app, domain_id, _, _ = inline_app
+    recorded = _Recorded(app)
+    streak = pipeline_module.INLINE_SEARCH_STREAK
+    assert _asgi_searches(app, domain_id, streak + 2) == [200] * (streak + 2)
+    # A domain not yet seen searches in a thread until `streak` searches were cheap.
+    assert all(t != "MainThread" for t in recorded.threads[:streak])
+    assert recorded.threads[streak:] == ["MainThread", "MainThread"]
+    # One costly search (every search, with no CPU allowed) sends the domain back to threads.
+    monkeypatch.setattr(pipeline_module, "INLINE_SEARCH_CPU_MS", 0.0)
+    recorded.threads.clear()
+    assert _asgi_searches(app, domain_id, 3) == [200] * 3
+    assert recorded.threads[0] == "MainThread" and all(t != "MainThread" for t in recorded.threads[1:])
