@@ -173,6 +173,7 @@ class OpenCasesApp:
                 if self.store.db.is_sqlite:
                     # Most reads run here, on the event loop's thread: they keep one connection.
                     self.store.db.keep_reader()
+                    self.store.db.checkpoint_in_background()
                 # Events committed before a crash or while no sink was configured go out now.
                 self.delivery = start_delivery(self.store, self.settings)
                 if self.delivery is not None and self.store.db.is_sqlite:

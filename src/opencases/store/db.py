@@ -8,6 +8,7 @@ not wait for that lock (the server's event loop, `Database.no_wait`) gets Writer
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
+
+from opencases.store.checkpointer import Checkpointer
 
 
 class WriterBusy(Exception):
@@ -130,6 +133,8 @@ class Database:
         # keep_reader: thread id -> [connection, in use]
         self._kept: dict[int, list[Any]] = {}
         self._writer: Connection | None = None  # SQLite's, used under _write_lock
+        self._checkpointer: Checkpointer | None = None
+        self._writer_checkpoints_off = False  # the writer's automatic checkpoints are off
 
     @property
     def is_sqlite(self) -> bool:
@@ -199,6 +204,12 @@ class Database:
                     # (taking one from the pool and giving it back cost as much as a small
                     # write's statements).
                     conn = self._writer = self.hot_engine.connect().execution_options(opencases_write=True)
+                    self._writer_checkpoints_off = False
+                if self._checkpointer is not None and not self._writer_checkpoints_off:
+                    dbapi_conn = conn.connection.dbapi_connection
+                    assert dbapi_conn is not None
+                    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+                    self._writer_checkpoints_off = True
                 with conn.begin():
                     yield conn
             finally:
@@ -214,7 +225,18 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    def checkpoint_in_background(self) -> None:
+        """SQLite files: WAL checkpoints run in a thread instead of on the writer's commits
+        (store/checkpointer.py). For the server; stopped by dispose()."""
+        if not self.is_sqlite or self._single or self._checkpointer is not None:
+            return
+        path = make_url(self.url).database
+        self._checkpointer = Checkpointer(lambda: sqlite3.connect(path or "", check_same_thread=False)).start()
+
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         with self._held_lock:
             if self._held is not None:
                 self._held.close()

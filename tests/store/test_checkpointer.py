@@ -1,0 +1,49 @@
+"""store/checkpointer.py: the server's WAL checkpoints run in a thread, not on its commits."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from opencases import api
+from opencases.config import Settings
+from opencases.services.context import RequestContext
+from opencases.store.store import Store
+
+
+def test_writes_leave_checkpoints_to_the_thread(tmp_path: Path) -> None:
+    path = tmp_path / "ckpt.db"
+    store = Store(f"sqlite:///{path}")
+    store.db.checkpoint_in_background()
+    ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
+    try:
+        domain_id = api.invoke(ctx, "CreateDomain", {"name": "d"})["domainId"]
+        template_id = api.invoke(ctx, "CreateTemplate", {"domainId": domain_id, "name": "t"})["templateId"]
+        with store.db.write() as conn:
+            dbapi_conn = conn.connection.dbapi_connection
+            assert dbapi_conn is not None
+            assert dbapi_conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        checkpointer = store.db._checkpointer
+        assert checkpointer is not None
+        time.sleep(0.5)  # the thread has copied the setup's pages
+        before, size = checkpointer.checkpoints, path.stat().st_size
+        for i in range(200):  # well past 1,000 WAL pages: the writer would have checkpointed
+            api.invoke(ctx, "CreateCase", {"domainId": domain_id, "templateId": template_id,
+                                           "fields": [{"id": "title", "value": {"stringValue": f"case {i} " * 50}}]})
+        deadline = time.monotonic() + 10
+        while checkpointer.checkpoints < before + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert checkpointer.checkpoints >= before + 2
+        # The writer no longer checkpoints: only the thread can have copied the new cases'
+        # pages from the WAL into the database file.
+        assert path.stat().st_size > size
+        found = api.invoke(ctx, "SearchCases", {"domainId": domain_id, "searchTerm": "case"})
+        assert found["totalCount"] == 200
+    finally:
+        store.close()
+    # Stopped with the store; the file is whole.
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
