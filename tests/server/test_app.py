@@ -232,6 +232,7 @@ def test_searches_of_a_domain_run_on_the_loop_while_they_stay_cheap(
     app, domain_id, _, _ = inline_app
     recorded = _Recorded(app)
     streak = pipeline_module.INLINE_SEARCH_STREAK
+    monkeypatch.setattr(pipeline_module, "INLINE_SEARCH_CPU_MS", 1e9)  # every search cheap
     assert _asgi_searches(app, domain_id, streak + 2) == [200] * (streak + 2)
     # A domain not yet seen searches in a thread until `streak` searches were cheap.
     assert all(t != "MainThread" for t in recorded.threads[:streak])
