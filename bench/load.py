@@ -246,6 +246,8 @@ def main() -> None:
             if args.rate:
                 steady = asyncio.run(paced(live.port, work.next, args.seconds, args.rate, args.connections))
             rss_end = rss_kb(live.proc.pid)
+            rss_parts = _rss_parts(live.proc.pid)
+            db_mb = sum(f.stat().st_size for f in Path(tmp).glob("load.db*")) / 2**20
             floor = asyncio.run(drive(live.port, lambda: ("noop", _noop(live.port)), args.floor_seconds,
                                       args.connections))
             get = asyncio.run(drive(live.port, lambda: work.next("GetCase"), args.floor_seconds, args.connections))
@@ -263,8 +265,19 @@ def main() -> None:
                "(target >= 1000 with p99 <= 50 ms)")
     print(f"  server RSS {rss_start / 1024:.0f} MB at start, {rss_end / 1024:.0f} MB at end   (target <= 150)"
           + ("   (supervisor only; workers not counted)" if args.workers > 1 else ""))
+    print(f"  at the end: {rss_parts}" + (f"; database files {db_mb:.0f} MB" if db_mb else ""))
     print(f"GetCase alone {get['rps']:8.0f} req/s, no-op floor {floor['rps']:8.0f} req/s: "
           f"ratio {get['rps'] / floor['rps']:.2f}   (target >= 0.40)")
+
+
+def _rss_parts(pid: int) -> str:
+    """RssAnon (heap, SQLite's page caches) and RssFile (mapped code and files), from /proc."""
+    parts = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(("RssAnon:", "RssFile:")):
+                parts[line.split(":")[0]] = int(line.split()[1]) // 1024
+    return ", ".join(f"{k} {v} MB" for k, v in parts.items())
 
 
 def _noop(port: int) -> bytes:

@@ -3,12 +3,18 @@
 By default SQLite checkpoints on the commit that takes the WAL past 1,000 pages: that commit
 copies the WAL's pages into the database file and syncs it, on the committing connection. In
 the server that connection is the writer, running on the event loop, so every sixtieth
-write or so stalled every request for the copy and the sync (a third of an UpdateCase's
-time on average, in bench/load.py). The server turns the writer's automatic checkpoints off
+write or so stalled every request for the copy and the sync (7 ms; a quarter of an
+UpdateCase's mean time). The server turns the writer's automatic checkpoints off
 (`Database.checkpoint_in_background`) and this thread runs a PASSIVE checkpoint every
-INTERVAL seconds instead: it copies what no reader still needs, blocks neither writers nor
-readers, and runs in SQLite's C code with the GIL released, on the other core. Processes
-without one (the CLI's import, export and backup) keep SQLite's default.
+INTERVAL seconds instead, in SQLite's C code with the GIL released, on the other core. Reads
+go on meanwhile; writes wait (on the event loop, by polling: server/app.py).
+
+It holds the process's write lock while it checkpoints. The WAL file starts over only when
+a write transaction begins with every frame already copied: SQLite's own checkpoint, run by
+the writer right after a commit, leaves it so for the writer's next write, but a checkpoint
+racing the writer never does, and in a first try without the lock the WAL grew to 2.6 GB in a
+minute of bench/load.py. One server process only: other processes' writers would race it,
+so `--workers N` keeps SQLite's default.
 """
 
 from __future__ import annotations
@@ -19,16 +25,23 @@ from typing import Any
 
 log = logging.getLogger("opencases.store")
 
+# A checkpoint after COMMITS commits or INTERVAL seconds, whichever comes first: as SQLite's
+# 1,000 pages, the WAL holds a few megabytes between them.
+COMMITS = 50
 INTERVAL = 0.2
+READER_WAIT_MS = 50
 
 
 class Checkpointer:
     """A daemon thread checkpointing one SQLite file on a connection of its own."""
 
-    def __init__(self, connect: Any, interval: float = INTERVAL) -> None:
+    def __init__(self, connect: Any, writer_held: Any, interval: float = INTERVAL) -> None:
         self._connect = connect  # () -> a DBAPI connection to the database file
+        self._writer_held = writer_held  # () -> a context holding the process's SQLite writer
         self._interval = interval
         self._stop = threading.Event()
+        self._due = threading.Event()
+        self._commits = 0
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self.checkpoints = 0  # PASSIVE checkpoints that ran (for tests and curiosity)
 
@@ -38,18 +51,38 @@ class Checkpointer:
 
     def stop(self) -> None:
         self._stop.set()
+        self._due.set()
         self._thread.join()
+
+    def committed(self) -> None:
+        """The writer committed (called holding the write lock)."""
+        self._commits += 1
+        if self._commits >= COMMITS:
+            self._due.set()
 
     def _run(self) -> None:
         conn = self._connect()
+        # How long a checkpoint waits for readers of older snapshots (and so, holding the
+        # write lock, delays writes); one that gives up copies what it could and the next
+        # tries again.
+        conn.execute(f"PRAGMA busy_timeout={READER_WAIT_MS}")
         try:
-            while not self._stop.wait(self._interval):
+            while not self._stop.is_set():
+                self._due.wait(self._interval)
+                self._due.clear()
+                if self._stop.is_set():
+                    break
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.checkpoints += 1
+                    self._checkpoint(conn)
                 except Exception:  # noqa: BLE001 - a failed checkpoint is retried next time
                     log.warning("WAL checkpoint failed", exc_info=True)
             # A last one, so a clean shutdown leaves little WAL to replay.
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._checkpoint(conn)
         finally:
             conn.close()
+
+    def _checkpoint(self, conn: Any) -> None:
+        with self._writer_held():
+            self._commits = 0
+            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+        self.checkpoints += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -134,6 +134,8 @@ class Database:
         self._kept: dict[int, list[Any]] = {}
         self._writer: Connection | None = None  # SQLite's, used under _write_lock
         self._checkpointer: Checkpointer | None = None
+        # Called whenever the SQLite writer is given back, from the thread giving it back.
+        self.on_writer_released: Callable[[], None] | None = None
         self._writer_checkpoints_off = False  # the writer's automatic checkpoints are off
 
     @property
@@ -212,8 +214,12 @@ class Database:
                     self._writer_checkpoints_off = True
                 with conn.begin():
                     yield conn
+                if self._checkpointer is not None:
+                    self._checkpointer.committed()
             finally:
                 lock.release()
+                if self.on_writer_released is not None:
+                    self.on_writer_released()
         else:
             with self.engine.begin() as conn:
                 yield conn
@@ -225,13 +231,27 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    def writer_taken(self) -> bool:
+        return self._write_lock is not None and self._write_lock.locked()
+
+    @contextmanager
+    def writer_held(self) -> Iterator[None]:
+        """Hold SQLite's writer without a transaction (the checkpointer)."""
+        assert self._write_lock is not None
+        with self._write_lock:
+            yield
+        if self.on_writer_released is not None:
+            self.on_writer_released()
+
     def checkpoint_in_background(self) -> None:
         """SQLite files: WAL checkpoints run in a thread instead of on the writer's commits
-        (store/checkpointer.py). For the server; stopped by dispose()."""
+        (store/checkpointer.py). For a server of one process; stopped by dispose()."""
         if not self.is_sqlite or self._single or self._checkpointer is not None:
             return
         path = make_url(self.url).database
-        self._checkpointer = Checkpointer(lambda: sqlite3.connect(path or "", check_same_thread=False)).start()
+        self._checkpointer = Checkpointer(
+            lambda: sqlite3.connect(path or "", check_same_thread=False), self.writer_held
+        ).start()
 
     def dispose(self) -> None:
         if self._checkpointer is not None:

@@ -232,6 +232,7 @@ related_items = Table(
     Column("last_updated_user", JSON),
     Column("modified_ms", BigInteger, nullable=False),
     Index("ix_related_case", "domain_id", "case_id", "association_ms"),
+    Index("ix_related_case_type", "domain_id", "case_id", "type"),  # migration 0006
     Index("ix_related_key", "domain_id", "type", "search_key"),
     Index("ix_related_assoc", "domain_id", "association_ms"),
 )
