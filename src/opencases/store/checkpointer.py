@@ -82,6 +82,8 @@ class Checkpointer:
             conn.close()
 
     def _checkpoint(self, conn: Any) -> None:
+        # The bulk of the copy beside the writer, then what was written meanwhile holding it.
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         with self._writer_held():
             self._commits = 0
             conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
