@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import statistics
@@ -240,13 +241,13 @@ def main() -> None:
             work = seed(live, args.cases)
             # A short warm-up: imports, caches and the thread pool, out of the figures.
             asyncio.run(drive(live.port, work.next, 2.0, args.connections))
-            rss_start = rss_kb(live.proc.pid)
+            rss_start = _tree_rss_kb(live.proc.pid)
             mixed = asyncio.run(drive(live.port, work.next, args.seconds, args.connections))
             steady = None
             if args.rate:
                 steady = asyncio.run(paced(live.port, work.next, args.seconds, args.rate, args.connections))
-            rss_end = rss_kb(live.proc.pid)
-            rss_parts = _rss_parts(live.proc.pid)
+            rss_end = _tree_rss_kb(live.proc.pid)
+            rss_parts = " + ".join(_rss_parts(pid) for pid in _tree(live.proc.pid))
             db_mb = sum(f.stat().st_size for f in Path(tmp).glob("load.db*")) / 2**20
             floor = asyncio.run(drive(live.port, lambda: ("noop", _noop(live.port)), args.floor_seconds,
                                       args.connections))
@@ -264,10 +265,37 @@ def main() -> None:
                f"{args.connections} connections, latency from each request's scheduled start", steady,
                "(target >= 1000 with p99 <= 50 ms)")
     print(f"  server RSS {rss_start / 1024:.0f} MB at start, {rss_end / 1024:.0f} MB at end   (target <= 150)"
-          + ("   (supervisor only; workers not counted)" if args.workers > 1 else ""))
+          + (f"   (the supervisor and its {args.workers} workers)" if args.workers > 1 else ""))
     print(f"  at the end: {rss_parts}" + (f"; database files {db_mb:.0f} MB" if db_mb else ""))
     print(f"GetCase alone {get['rps']:8.0f} req/s, no-op floor {floor['rps']:8.0f} req/s: "
           f"ratio {get['rps'] / floor['rps']:.2f}   (target >= 0.40)")
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn's worker processes), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                # The parent pid is the second field after the ")" closing the command name.
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+def _tree_rss_kb(pid: int) -> int:
+    total = 0
+    for member in _tree(pid):
+        with contextlib.suppress(OSError, RuntimeError):  # gone meanwhile
+            total += rss_kb(member)
+    return total
 
 
 def _rss_parts(pid: int) -> str:
