@@ -208,8 +208,7 @@ class OpenCasesApp:
                     # Most reads run here, on the event loop's thread: they keep one connection.
                     self.store.db.keep_reader()
                     self._watch_writer(asyncio.get_running_loop())
-                    if self.settings.workers == 1:
-                        self.store.db.checkpoint_in_background()
+                    self.store.db.serving(one_process=self.settings.workers == 1)
                 # Events committed before a crash or while no sink was configured go out now.
                 self.delivery = start_delivery(self.store, self.settings)
                 if self.delivery is not None and self.store.db.is_sqlite:

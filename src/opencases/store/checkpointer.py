@@ -5,7 +5,7 @@ copies the WAL's pages into the database file and syncs it, on the committing co
 the server that connection is the writer, running on the event loop, so every sixtieth
 write or so stalled every request for the copy and the sync (7 ms; a quarter of an
 UpdateCase's mean time). The server turns the writer's automatic checkpoints off
-(`Database.checkpoint_in_background`) and this thread runs a PASSIVE checkpoint every
+(`Database.serving`) and this thread runs a PASSIVE checkpoint every
 INTERVAL seconds instead, in SQLite's C code with the GIL released, on the other core. Reads
 go on meanwhile; writes wait (on the event loop, by polling: server/app.py).
 

@@ -47,6 +47,9 @@ def normalize_url(url: str) -> str:
 # (the writer and the event loop's reader) are hot connections with the default cache.
 POOLED_STATEMENTS = 16
 HOT_STATEMENTS = 128
+# Page cache per connection, KiB: readers keep the index pages of a large domain hot.
+READER_CACHE_KIB = 65536
+WRITER_CACHE_KIB = 16384
 
 
 def make_engine(url: str, sqlite_synchronous: str = "NORMAL", hot: bool = False) -> Engine:
@@ -84,8 +87,8 @@ def _configure_sqlite(engine: Engine, memory: bool, synchronous: str) -> None:
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
-        # 64 MiB of page cache per connection: index pages of a million-case domain stay hot.
-        cur.execute("PRAGMA cache_size=-65536")
+        # 64 MiB of page cache per reader: index pages of a million-case domain stay hot.
+        cur.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -136,7 +139,10 @@ class Database:
         self._checkpointer: Checkpointer | None = None
         # Called whenever the SQLite writer is given back, from the thread giving it back.
         self.on_writer_released: Callable[[], None] | None = None
-        self._writer_checkpoints_off = False  # the writer's automatic checkpoints are off
+        # PRAGMAs the writer's connection runs before its next write (serving()), and how
+        # many of them it has run.
+        self._writer_pragmas: list[str] = []
+        self._writer_pragmas_done = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -206,12 +212,13 @@ class Database:
                     # (taking one from the pool and giving it back cost as much as a small
                     # write's statements).
                     conn = self._writer = self.hot_engine.connect().execution_options(opencases_write=True)
-                    self._writer_checkpoints_off = False
-                if self._checkpointer is not None and not self._writer_checkpoints_off:
+                    self._writer_pragmas_done = 0
+                if self._writer_pragmas_done < len(self._writer_pragmas):
                     dbapi_conn = conn.connection.dbapi_connection
                     assert dbapi_conn is not None
-                    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
-                    self._writer_checkpoints_off = True
+                    for pragma in self._writer_pragmas[self._writer_pragmas_done:]:
+                        dbapi_conn.execute(pragma)
+                    self._writer_pragmas_done = len(self._writer_pragmas)
                 with conn.begin():
                     yield conn
                 if self._checkpointer is not None:
@@ -243,11 +250,20 @@ class Database:
         if self.on_writer_released is not None:
             self.on_writer_released()
 
-    def checkpoint_in_background(self) -> None:
-        """SQLite files: WAL checkpoints run in a thread instead of on the writer's commits
-        (store/checkpointer.py). For a server of one process; stopped by dispose()."""
-        if not self.is_sqlite or self._single or self._checkpointer is not None:
+    def serving(self, one_process: bool) -> None:
+        """SQLite files, in the server: a writer's page cache of WRITER_CACHE_KIB and, for a
+        server of one process, WAL checkpoints in a thread instead of on the writer's commits
+        (store/checkpointer.py), stopped by dispose(). The CLI's bulk writers (import) keep a
+        reader's cache and SQLite's own checkpoints."""
+        if not self.is_sqlite or self._single or self._writer_pragmas:
             return
+        # A server's write touches the right edges of the indexes and a few rows: 16 MiB of
+        # cache holds them, where a reader's 64 MiB held as much of the database again in
+        # its memory (RSS 157 MB after bench/load.py).
+        self._writer_pragmas.append(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+        if not one_process:
+            return
+        self._writer_pragmas.append("PRAGMA wal_autocheckpoint=0")
         path = make_url(self.url).database
         self._checkpointer = Checkpointer(
             lambda: sqlite3.connect(path or "", check_same_thread=False), self.writer_held

@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-# Shapes kept per process; the oldest built is dropped first.
-MAX_SHAPES = 512
+# Shapes kept per process; the oldest built is dropped first. One costs ~50 KiB (the Core
+# statement and its compiled SQL) and a search uses two to four: bench/load.py's mix uses ~40.
+MAX_SHAPES = 128
 
 
 def frozen(node: Any) -> Any:
