@@ -2,19 +2,20 @@
 
 By default SQLite checkpoints on the commit that takes the WAL past 1,000 pages: that commit
 copies the WAL's pages into the database file and syncs it, on the committing connection. In
-the server that connection is the writer, running on the event loop, so every sixtieth
-write or so stalled every request for the copy and the sync (7 ms; a quarter of an
-UpdateCase's mean time). The server turns the writer's automatic checkpoints off
-(`Database.serving`) and this thread runs a PASSIVE checkpoint every
-INTERVAL seconds instead, in SQLite's C code with the GIL released, on the other core. Reads
-go on meanwhile; writes wait (on the event loop, by polling: server/app.py).
+the server that connection is the writer, running on the event loop, so every sixtieth write
+or so stalled every request for the copy (7 ms; a quarter of an UpdateCase's mean time). The
+server turns the writer's automatic checkpoints off (`Database.serving`) and this thread
+checkpoints after every COMMITS commits or INTERVAL seconds, in SQLite's C code with the GIL
+released, on the other core. Reads go on meanwhile.
 
-It holds the process's write lock while it checkpoints. The WAL file starts over only when
-a write transaction begins with every frame already copied: SQLite's own checkpoint, run by
-the writer right after a commit, leaves it so for the writer's next write, but a checkpoint
-racing the writer never does, and in a first try without the lock the WAL grew to 2.6 GB in a
-minute of bench/load.py. One server process only: other processes' writers would race it,
-so `--workers N` keeps SQLite's default.
+The WAL file starts over only when a write transaction begins with every frame already
+copied: SQLite's own checkpoint, run by the writer right after its commit, leaves it so for
+its next write, but a checkpoint racing the writer never does (the WAL grew to 2.6 GB in a
+minute of bench/load.py). So the thread copies the bulk beside the writer (PASSIVE), then
+holds the process's writer for the frames written meanwhile (RESTART: it also waits, up to
+READER_WAIT_MS, for readers of older snapshots, which would pin those frames). Inline writes
+wait for the writer on the event loop (server/app.py). One server process only: another
+process's writer would race it, so `--workers N` keeps SQLite's default.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Checkpointer:
         self._due = threading.Event()
         self._commits = 0
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
-        self.checkpoints = 0  # PASSIVE checkpoints that ran (for tests and curiosity)
+        self.checkpoints = 0  # checkpoints that ran (for tests and curiosity)
 
     def start(self) -> Checkpointer:
         self._thread.start()
