@@ -185,6 +185,8 @@ def main() -> None:
     else:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
     store = Store(url)
+    # This process is the database's only writer, as a server of one process is (serving()).
+    store.db.sole_writer = True
     ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
     try:
         if args.reuse:

@@ -55,8 +55,11 @@ CHANGED_CAP = 5000
 # write transaction, so a write stamped before T - lag has committed when the first page
 # reads. On SQLite writers take the only write lock before stamping, so stamps follow commit
 # order and a write the first page cannot see is stamped no earlier than the newest one it
-# sees, M: T is M + 1 and the settled time M (`_snapshot_ms`). Every case changed since the
-# settled time is placed from its audit history by every page, so a later one is cheaper.
+# sees, M: T is M + 1 and the settled time M (`_snapshot_ms`). Better still, when this
+# process is the database's only writer and its writer was free just before the read began
+# (at time R), every write the read cannot see is stamped R or later: T is R + 1. Every case
+# changed since the settled time is placed from its audit history by every page (the newest
+# write, with M: for a searchTerm that evaluates the term once more, 4 ms at 100,000 cases).
 SNAPSHOT_LAG_MS = {"sqlite": 1, "postgresql": 2000}
 
 
@@ -139,14 +142,16 @@ def _check_position(after: Any, keys: list[SortKey]) -> tuple[int, list[Any]] | 
     return after[0], [int(v) if isinstance(v, bool) else v for v in after[1:]]
 
 
-def _snapshot_ms(ctx: RequestContext, tx: Tx, domain_id: str) -> int:
+def _snapshot_ms(ctx: RequestContext, tx: Tx, domain_id: str, before: tuple[int, bool]) -> int:
     """T for a first page (see SNAPSHOT_LAG_MS): one past a stamp, so the cases created in
-    that millisecond are on the pages."""
-    if ctx.store.dialect == "sqlite":
+    that millisecond are on the pages. `before`: the time, and whether the writer was idle
+    (Database.writer_idle), taken before the read began."""
+    started_ms, idle = before
+    if ctx.store.dialect == "sqlite" and not idle:
         latest = tx.latest_case_write(domain_id)
         if latest is not None:
             return latest + 1
-    return ctx.now_ms() + 1
+    return started_ms + 1
 
 
 @operation("SearchCases")
@@ -154,13 +159,15 @@ def search_cases(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     domain_id = params["domainId"]
     limit = pagination.page_size(params, 25)
     after = pagination.decode("SearchCases", params)
+    # In this order, before the read's first statement fixes its snapshot.
+    before = ctx.now_ms(), ctx.store.db.writer_idle()
     with ctx.store.read() as tx:
         require_domain(ctx, tx, domain_id)
         fields = {f["field_id"]: f for f in tx.all_fields(domain_id)}
         tree = typed_tree(fields, params["filter"]) if params.get("filter") else None
         keys = sort_keys(fields, params.get("sorts"))
         position = _check_position(after, keys)
-        snapshot_ms, after = position if position else (_snapshot_ms(ctx, tx, domain_id), None)
+        snapshot_ms, after = position if position else (_snapshot_ms(ctx, tx, domain_id, before), None)
         case_prefix = ctx.arn(f"domain/{domain_id}/case/")
         term = params.get("searchTerm") or ""
         settled_ms = snapshot_ms - SNAPSHOT_LAG_MS.get(ctx.store.dialect, 2000)

@@ -143,6 +143,8 @@ class Database:
         # many of them it has run.
         self._writer_pragmas: list[str] = []
         self._writer_pragmas_done = 0
+        # Whether no other process writes to this SQLite file (writer_idle).
+        self.sole_writer = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -241,6 +243,11 @@ class Database:
     def writer_taken(self) -> bool:
         return self._write_lock is not None and self._write_lock.locked()
 
+    def writer_idle(self) -> bool:
+        """Whether no write to this SQLite database is in progress: this process is its only
+        writer (`sole_writer`: a server of one process, serving()) and holds no write."""
+        return self.is_sqlite and self.sole_writer and not self.writer_taken()
+
     @contextmanager
     def writer_held(self) -> Iterator[None]:
         """Hold SQLite's writer without a transaction (the checkpointer)."""
@@ -264,6 +271,7 @@ class Database:
         if not one_process:
             return
         self._writer_pragmas.append("PRAGMA wal_autocheckpoint=0")
+        self.sole_writer = True
         path = make_url(self.url).database
         self._checkpointer = Checkpointer(
             lambda: sqlite3.connect(path or "", check_same_thread=False), self.writer_held
