@@ -4,11 +4,12 @@ Starts `opencases serve` (a temporary SQLite file unless --database-url), seeds 
 cases, then drives it from raw asyncio HTTP/1.1 keep-alive connections with valid
 connectcases requests (an Authorization header whose 12-digit access key fixes the account):
 70% reads (GetCase, SearchCases, GetCaseAuditEvents) and 30% writes (UpdateCase, CreateCase,
-CreateRelatedItem). Two runs of the mix: a closed loop (each connection sends its next
-request on a reply: the most the server serves) and an open loop (requests offered on a fixed
-schedule of --rate per second: the latency at that throughput). Prints requests/s, p50 and
-p99 latency and errors of each, and the server's RSS at start and end; then GetCase alone
-against `/_opencases/noop` (the floor of bench/wire.py).
+CreateRelatedItem). Two runs of the mix, each on a freshly seeded server: a closed loop (each
+connection sends its next request on a reply: the most the server serves) and an open loop
+(requests offered on a fixed schedule of --rate per second: the latency at that throughput).
+Prints requests/s, p50 and p99 latency and errors of each, and the server's RSS (all its
+processes) at start and end; then GetCase alone against `/_opencases/noop` (the floor of
+bench/wire.py).
 
     .venv/bin/python bench/load.py [--seconds 60] [--connections 32] [--rate 1000] [--cases 500] [--workers 1]
 
@@ -229,11 +230,33 @@ def main() -> None:
     ap.add_argument("--database-url", help="default: a temporary SQLite file")
     args = ap.parse_args()
 
+    where = f"{args.cases} seeded cases, workers={args.workers}"
+    # Each run starts from the same state, a freshly seeded server: the seeded cases gather
+    # history as the mix updates and comments on them, and a run's cost grows with it.
+    closed = _one_run(args, lambda port, work: drive(port, work.next, args.seconds, args.connections), floors=True)
+    report(f"mixed load, closed loop: {args.seconds:.0f}s, {args.connections} connections each sending its next "
+           f"request on a reply, {where}, {closed['backend']}", closed["run"], "(the most it serves)")
+    _report_memory(args, closed)
+    if args.rate:
+        opened = _one_run(args, lambda port, work: paced(port, work.next, args.seconds, args.rate, args.connections))
+        report(f"mixed load, open loop: {args.rate:.0f} req/s offered for {args.seconds:.0f}s on up to "
+               f"{args.connections} connections (a fresh server), latency from each request's scheduled start",
+               opened["run"], "(target >= 1000 with p99 <= 50 ms)")
+        _report_memory(args, opened)
+    floor, get = closed["floor"], closed["get"]
+    print(f"GetCase alone {get['rps']:8.0f} req/s, no-op floor {floor['rps']:8.0f} req/s: "
+          f"ratio {get['rps'] / floor['rps']:.2f}   (target >= 0.40)")
+
+
+def _one_run(args: Any, load: Any, floors: bool = False) -> dict[str, Any]:
+    """Seed a fresh server, warm it up, run `load(port, workload)`; memory, and the floors."""
+    out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/load.db"
         schema = PostgresSchema(url) if url.startswith("postgresql") else None  # private, dropped afterwards
         if schema is not None:
             url = schema.url
+        out["backend"] = url.split(":", 1)[0]
         extra = ["--log-level", "warning", "--workers", str(args.workers)]
         live = LiveServer(url, Path(tmp), extra).start()
         try:
@@ -241,34 +264,27 @@ def main() -> None:
             work = seed(live, args.cases)
             # A short warm-up: imports, caches and the thread pool, out of the figures.
             asyncio.run(drive(live.port, work.next, 2.0, args.connections))
-            rss_start = _tree_rss_kb(live.proc.pid)
-            mixed = asyncio.run(drive(live.port, work.next, args.seconds, args.connections))
-            steady = None
-            if args.rate:
-                steady = asyncio.run(paced(live.port, work.next, args.seconds, args.rate, args.connections))
-            rss_end = _tree_rss_kb(live.proc.pid)
-            rss_parts = " + ".join(_rss_parts(pid) for pid in _tree(live.proc.pid))
-            db_mb = sum(f.stat().st_size for f in Path(tmp).glob("load.db*")) / 2**20
-            floor = asyncio.run(drive(live.port, lambda: ("noop", _noop(live.port)), args.floor_seconds,
-                                      args.connections))
-            get = asyncio.run(drive(live.port, lambda: work.next("GetCase"), args.floor_seconds, args.connections))
+            out["rss_start"] = _tree_rss_kb(live.proc.pid)
+            out["run"] = asyncio.run(load(live.port, work))
+            out["rss_end"] = _tree_rss_kb(live.proc.pid)
+            out["rss_parts"] = " + ".join(_rss_parts(pid) for pid in _tree(live.proc.pid))
+            out["db_mb"] = sum(f.stat().st_size for f in Path(tmp).glob("load.db*")) / 2**20
+            if floors:
+                out["floor"] = asyncio.run(drive(live.port, lambda: ("noop", _noop(live.port)), args.floor_seconds,
+                                                 args.connections))
+                out["get"] = asyncio.run(drive(live.port, lambda: work.next("GetCase"), args.floor_seconds,
+                                               args.connections))
         finally:
             live.stop()
             if schema is not None:
                 schema.drop()
+    return out
 
-    where = f"{args.cases} seeded cases, workers={args.workers}, {url.split(':', 1)[0]}"
-    report(f"mixed load, closed loop: {args.seconds:.0f}s, {args.connections} connections each sending its next "
-           f"request on a reply, {where}", mixed, "(the most it serves)")
-    if steady is not None:
-        report(f"mixed load, open loop: {args.rate:.0f} req/s offered for {args.seconds:.0f}s on up to "
-               f"{args.connections} connections, latency from each request's scheduled start", steady,
-               "(target >= 1000 with p99 <= 50 ms)")
-    print(f"  server RSS {rss_start / 1024:.0f} MB at start, {rss_end / 1024:.0f} MB at end   (target <= 150)"
-          + (f"   (the supervisor and its {args.workers} workers)" if args.workers > 1 else ""))
-    print(f"  at the end: {rss_parts}" + (f"; database files {db_mb:.0f} MB" if db_mb else ""))
-    print(f"GetCase alone {get['rps']:8.0f} req/s, no-op floor {floor['rps']:8.0f} req/s: "
-          f"ratio {get['rps'] / floor['rps']:.2f}   (target >= 0.40)")
+
+def _report_memory(args: Any, run: dict[str, Any]) -> None:
+    print(f"  server RSS {run['rss_start'] / 1024:.0f} MB at start, {run['rss_end'] / 1024:.0f} MB at end   "
+          "(target <= 150)" + (f"   (the supervisor and its {args.workers} workers)" if args.workers > 1 else ""))
+    print(f"  at the end: {run['rss_parts']}" + (f"; database files {run['db_mb']:.0f} MB" if run["db_mb"] else ""))
 
 
 def _tree(pid: int) -> list[int]:
