@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import os
@@ -204,6 +205,11 @@ class OpenCasesApp:
             if message["type"] == "lifespan.startup":
                 sys.setswitchinterval(SWITCH_INTERVAL)
                 _limit_malloc_arenas()
+                # What is loaded by now (the service model, routes, compiled plans) lives as long
+                # as the process: kept out of the collector's sight, a full collection during
+                # bench/load.py's open loop paused the loop ~4 ms instead of 48.
+                gc.collect()
+                gc.freeze()
                 if self.store.db.is_sqlite:
                     # Most reads run here, on the event loop's thread: they keep one connection.
                     self.store.db.keep_reader()
