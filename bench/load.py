@@ -121,11 +121,27 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return int(status_line.split(b" ", 2)[1])
 
 
+class _Tally:
+    """Latencies by operation and the statuses of one run."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.per_op: dict[str, list[float]] = {}
+        self.statuses: dict[int, int] = {}
+
+    def add(self, op: str, ms: float, status: int) -> None:
+        self.latencies.append(ms)
+        self.per_op.setdefault(op, []).append(ms)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    def result(self, elapsed: float) -> dict[str, Any]:
+        return {"rps": len(self.latencies) / elapsed, "latencies": self.latencies, "per_op": self.per_op,
+                "statuses": self.statuses}
+
+
 async def drive(port: int, make: Any, seconds: float, connections: int) -> dict[str, Any]:
     """Run `make()` -> (operation, request bytes) on `connections` keep-alive connections."""
-    latencies: list[float] = []
-    per_op: dict[str, list[float]] = {}
-    statuses: dict[int, int] = {}
+    tally = _Tally()
 
     async def conn_loop(stop_at: float) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -134,15 +150,13 @@ async def drive(port: int, make: Any, seconds: float, connections: int) -> dict[
             t0 = time.perf_counter()
             status = await _exchange(reader, writer, payload)
             ms = (time.perf_counter() - t0) * 1000
-            latencies.append(ms)
-            per_op.setdefault(op, []).append(ms)
-            statuses[status] = statuses.get(status, 0) + 1
+            tally.add(op, ms, status)
         writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(conn_loop(started + seconds) for _ in range(connections)))
     elapsed = time.perf_counter() - started
-    return {"rps": len(latencies) / elapsed, "latencies": latencies, "per_op": per_op, "statuses": statuses}
+    return tally.result(elapsed)
 
 
 async def paced(port: int, make: Any, seconds: float, rate: float, connections: int) -> dict[str, Any]:
@@ -153,9 +167,7 @@ async def paced(port: int, make: Any, seconds: float, rate: float, connections: 
     free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(connections):
         free.put_nowait(await asyncio.open_connection("127.0.0.1", port))
-    latencies: list[float] = []
-    per_op: dict[str, list[float]] = {}
-    statuses: dict[int, int] = {}
+    tally = _Tally()
 
     async def one(due: float, op: str, payload: bytes) -> None:
         reader, writer = await free.get()
@@ -164,9 +176,7 @@ async def paced(port: int, make: Any, seconds: float, rate: float, connections: 
         finally:
             free.put_nowait((reader, writer))
         ms = (time.perf_counter() - due) * 1000
-        latencies.append(ms)
-        per_op.setdefault(op, []).append(ms)
-        statuses[status] = statuses.get(status, 0) + 1
+        tally.add(op, ms, status)
 
     running: set[asyncio.Task[None]] = set()
     started = time.perf_counter()
@@ -183,7 +193,7 @@ async def paced(port: int, make: Any, seconds: float, rate: float, connections: 
     elapsed = time.perf_counter() - started
     while not free.empty():
         free.get_nowait()[1].close()
-    return {"rps": len(latencies) / elapsed, "latencies": latencies, "per_op": per_op, "statuses": statuses}
+    return tally.result(elapsed)
 
 
 def report(title: str, run: dict[str, Any], targets: str) -> None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 log = logging.getLogger("opencases.store")
@@ -36,9 +38,14 @@ READER_WAIT_MS = 50
 class Checkpointer:
     """A daemon thread checkpointing one SQLite file on a connection of its own."""
 
-    def __init__(self, connect: Any, writer_held: Any, interval: float = INTERVAL) -> None:
-        self._connect = connect  # () -> a DBAPI connection to the database file
-        self._writer_held = writer_held  # () -> a context holding the process's SQLite writer
+    def __init__(
+        self,
+        connect: Callable[[], Any],
+        writer_held: Callable[[], AbstractContextManager[None]],
+        interval: float = INTERVAL,
+    ) -> None:
+        self._connect = connect  # a DBAPI connection to the database file
+        self._writer_held = writer_held  # holds the process's SQLite writer (Database.writer_held)
         self._interval = interval
         self._stop = threading.Event()
         self._due = threading.Event()

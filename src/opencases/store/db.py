@@ -226,9 +226,7 @@ class Database:
                 if self._checkpointer is not None:
                     self._checkpointer.committed()
             finally:
-                lock.release()
-                if self.on_writer_released is not None:
-                    self.on_writer_released()
+                self._give_back_writer()
         else:
             with self.engine.begin() as conn:
                 yield conn
@@ -252,8 +250,15 @@ class Database:
     def writer_held(self) -> Iterator[None]:
         """Hold SQLite's writer without a transaction (the checkpointer)."""
         assert self._write_lock is not None
-        with self._write_lock:
+        self._write_lock.acquire()
+        try:
             yield
+        finally:
+            self._give_back_writer()
+
+    def _give_back_writer(self) -> None:
+        assert self._write_lock is not None
+        self._write_lock.release()
         if self.on_writer_released is not None:
             self.on_writer_released()
 
