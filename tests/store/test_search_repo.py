@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from opencases import api
 from opencases.config import Settings
 from opencases.services.context import RequestContext
+from opencases.store import search_repo
 from opencases.store.search_repo import _bucketed
 from opencases.store.store import Store
 
@@ -88,3 +92,71 @@ def test_unfiltered_counts_follow_creates_deletes_and_domain_deletion(database_u
             assert tx.conn.execute(left).scalar_one() == 0
     finally:
         store.close()
+
+
+def test_a_count_of_several_conditions_reads_the_narrowest_from_its_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: an andAll's totalCount counts the narrowest top-level condition's value-index
+    rows and probes the others on each (an equality by one seek of its own index), without
+    reading the cases table; the broad conditions' sizes are measured once, not per search."""
+    monkeypatch.setattr(search_repo, "SELECTIVE_ROWS", 30)  # 45 rows: broad, measured in full
+    store = Store(f"sqlite:///{tmp_path}/count.db")
+    ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
+    try:
+        domain_id = api.invoke(ctx, "CreateDomain", {"name": "d"})["domainId"]
+        template = api.invoke(ctx, "CreateTemplate", {"domainId": domain_id, "name": "T"})["templateId"]
+        num = api.invoke(ctx, "CreateField", {"domainId": domain_id, "name": "n", "type": "Number"})["fieldId"]
+        colour = api.invoke(ctx, "CreateField", {"domainId": domain_id, "name": "c", "type": "Text"})["fieldId"]
+        size = api.invoke(ctx, "CreateField", {"domainId": domain_id, "name": "s", "type": "Text"})["fieldId"]
+        for i in range(60):
+            fields = [
+                {"id": "title", "value": {"stringValue": f"case {i}"}},
+                {"id": num, "value": {"doubleValue": i}},
+                {"id": colour, "value": {"stringValue": "red" if i % 3 == 0 else "blue"}},
+                {"id": size, "value": {"stringValue": "big" if i % 2 == 0 else "small"}},
+            ]
+            api.invoke(ctx, "CreateCase", {"domainId": domain_id, "templateId": template, "fields": fields})
+        filter_ = {"andAll": [
+            {"field": {"greaterThanOrEqualTo": {"id": num, "value": {"doubleValue": 10}}}},  # 50 cases
+            {"field": {"equalTo": {"id": colour, "value": {"stringValue": "red"}}}},  # 20
+            {"field": {"lessThan": {"id": num, "value": {"doubleValue": 55}}}},  # with the first: 45
+            {"field": {"equalTo": {"id": size, "value": {"stringValue": "big"}}}},  # 30: probed
+            {"not": {"field": {"equalTo": {"id": "title", "value": {"stringValue": "case 12"}}}}},
+        ]}
+        expected = sum(1 for i in range(10, 55) if i % 6 == 0 and i != 12)
+
+        def count() -> tuple[int, list[str]]:
+            statements: list[str] = []
+            with store.read() as tx:
+                tx.dbapi_connection.set_trace_callback(statements.append)
+                try:
+                    total = api.invoke(ctx, "SearchCases", {"domainId": domain_id, "filter": filter_})["totalCount"]
+                finally:
+                    tx.dbapi_connection.set_trace_callback(None)
+            return total, statements
+
+        first, _ = count()
+        assert first == expected
+        with store.read() as tx:
+            statements = []
+            tx.dbapi_connection.set_trace_callback(statements.append)
+            assert tx.count_matches(domain_id, _typed(tx, domain_id, filter_), "", "arn:") == expected
+            tx.dbapi_connection.set_trace_callback(None)
+            counts = [s for s in statements if "count(*)" in s]
+            # Capped probes (LIMIT 30), and the count; the broad condition's full size came
+            # from the first search.
+            assert all("LIMIT 30 " in s for s in counts[:-1]) and "LIMIT" not in counts[-1], counts
+            plan = [row[3] for row in tx.dbapi_connection.execute("EXPLAIN QUERY PLAN " + counts[-1])]
+        assert plan[0].startswith("SEARCH drv USING COVERING INDEX ix_case_values_s"), plan
+        assert not any(" cases " in step for step in plan), plan
+        assert any("COVERING INDEX ix_case_values_s (domain_id=? AND field_id=? AND s_value=? AND case_id=?)" in step
+                   for step in plan), plan
+    finally:
+        store.close()
+
+
+def _typed(tx: Any, domain_id: str, filter_: dict[str, Any]) -> Any:
+    from opencases.services.search import typed_tree
+
+    return typed_tree({f["field_id"]: f for f in tx.all_fields(domain_id)}, filter_)

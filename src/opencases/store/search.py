@@ -80,15 +80,22 @@ def _predicate(col: Any, cond: Cond, dialect: str) -> ColumnElement[bool]:
     return {"gt": col > cond.value, "ge": col >= cond.value, "lt": col < cond.value, "le": col <= cond.value}[cond.op]
 
 
-def value_rows(domain_id: str, node: Cond | Group, dialect: str) -> Select[Any]:
-    """The case_values rows matching a condition (or a same-field group)."""
+def value_rows(domain_id: str, node: Cond | Group, dialect: str, table: Any = V) -> Select[Any]:
+    """The case_values rows (of `table`, or an alias of it) matching a condition (or a
+    same-field group)."""
     conds = node.conds if isinstance(node, Group) else (node,)
-    col = V.c[node.column]
+    col = table.c[node.column]
     preds = [_predicate(col, c, dialect) for c in conds]
     # The explicit IS NOT NULL lets the planner use the partial value index for any predicate.
-    return select(V.c.case_id).where(
-        V.c.domain_id == domain_id, V.c.field_id == node.field_id, col.is_not(None), *preds
+    return select(table.c.case_id).where(
+        table.c.domain_id == domain_id, table.c.field_id == node.field_id, col.is_not(None), *preds
     )
+
+
+# What a plan's `selective(node)` may answer besides drives (True) and probed (False): the
+# condition holds for every row considered (a count reads them from its index), so it
+# compiles to TRUE wherever it appears.
+HOLDS = "holds"
 
 
 def _field_condition(domain_id: str, node: Cond | Group, dialect: str, selective: Any) -> ColumnElement[bool]:
@@ -97,10 +104,37 @@ def _field_condition(domain_id: str, node: Cond | Group, dialect: str, selective
             V.c.domain_id == domain_id, V.c.case_id == C.c.case_id, V.c.field_id == node.field_id
         )
         return ~present.exists()
+    verdict = selective(node)
+    if verdict == HOLDS:
+        return true()
     rows = value_rows(domain_id, node, dialect)
-    if selective(node):
+    if verdict:
         return C.c.case_id.in_(rows)
+    if dialect == "sqlite" and isinstance(node, Cond) and node.op == "eq":
+        return _indexed_probe(domain_id, node)
     return _probe(rows.with_only_columns(literal(1)).where(V.c.case_id == C.c.case_id), dialect)
+
+
+def _indexed_probe(domain_id: str, cond: Cond) -> ColumnElement[bool]:
+    """SQLite: `EXISTS` of an equality, one seek of the typed value index (domain, field,
+    value, case), which holds all it reads. SQLite's planner prefers the unique primary key
+    (domain, case, field), then reads the row for its value: two seeks per case probed."""
+    table = f"case_values INDEXED BY ix_case_values_{cond.column[0]}"
+    names = ("domain_id", "field_id", "case_id", cond.column)
+    col: dict[str, Any] = {name: literal_column(f"case_values.{name}") for name in names}
+    value = col[cond.column]
+    return (
+        select(literal(1))
+        .select_from(text(table))
+        .where(
+            col["domain_id"] == domain_id,
+            col["field_id"] == cond.field_id,
+            value.is_not(None),
+            value == bindparam(None, cond.value, type_=V.c[cond.column].type),
+            col["case_id"] == C.c.case_id,
+        )
+        .exists()
+    )
 
 
 def _probe(sub: Select[Any], dialect: str) -> ColumnElement[bool]:
@@ -134,7 +168,7 @@ def _contains(col: Any, needle: str, dialect: str) -> ColumnElement[bool]:
             text("value_trgm MATCH :needle").bindparams(bindparam("needle", phrase, unique=True))
         )
     )
-    return and_(literal_column("case_values.rowid").in_(candidates), exact)
+    return and_(literal_column(f"{col.table.name}.rowid").in_(candidates), exact)
 
 
 def group_conditions(nodes: list[Any]) -> list[Any]:

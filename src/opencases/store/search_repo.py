@@ -9,11 +9,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from opencases.store import schema as s
 from opencases.store.prepared import Prepared
 from opencases.store.search import (
     CASE_COLUMNS,
+    HOLDS,
     SELECTIVE_ROWS,
     Cond,
     Group,
@@ -29,6 +31,7 @@ from opencases.store.search import (
     text_matches,
     value_rows,
 )
+from opencases.store.selectivity import Sizes
 from opencases.store.shapes import Shapes, frozen
 
 # Counting a broad condition's rows in full, to pick the narrowest as a count's driver.
@@ -95,6 +98,7 @@ _TAGS_FOR_ARNS = Prepared(
 _ALL_DRIVE, _NONE_DRIVE = "all", "none"
 _PROBED = (_NONE_DRIVE, False)
 _SHAPES = Shapes()
+_SIZES = Sizes()
 # How many cases changed since a time, counting no further than SELECTIVE_ROWS: the
 # (domain, updated) index only.
 _RECENT_WRITES = Prepared(
@@ -123,6 +127,30 @@ def _bucketed(values: list[str]) -> list[str]:
     while size < len(values):
         size *= 2
     return values + values[-1:] * (size - len(values)) if values else values
+
+
+def _conjuncts(tree: Any) -> list[Cond | Group]:
+    """The field conditions every match meets: the tree's own, or its top-level AND's (as
+    `field_conditions` groups them); not emptyValue, which has no index rows to read."""
+    nodes = group_conditions(tree[1]) if isinstance(tree, tuple) and tree[0] == "and" else [tree]
+    return [n for n in nodes if isinstance(n, (Cond, Group)) and not (isinstance(n, Cond) and n.op == "empty")]
+
+
+def _in_plan_order(tree: Any, drives: Any) -> Any:
+    """The tree with its top-level conditions in the order of a count's plan (narrowest first),
+    so that SQLite probes the narrowest first and skips the rest for most cases."""
+    if not (isinstance(tree, tuple) and tree[0] == "and") or drives in (_ALL_DRIVE, _NONE_DRIVE):
+        return tree
+    rank: dict[Cond, int] = {}
+    for i, (node, _) in enumerate(drives):
+        for cond in node.conds if isinstance(node, Group) else (node,):
+            rank.setdefault(cond, i)
+    return ("and", sorted(tree[1], key=lambda n: rank.get(n, -1) if isinstance(n, Cond) else -1))
+
+
+def _case_id_of(table: Any, element: Any, **_kw: Any) -> Any:
+    """replacement_traverse: the cases table's case id -> `table`'s."""
+    return table.c.case_id if element is s.cases.c.case_id else None
 
 
 class SearchRepo:
@@ -267,12 +295,18 @@ class SearchRepo:
         elif tree is not None:
             sizes = {node: self._matching_rows(domain_id, node, SELECTIVE_ROWS) for node in field_conditions(tree)}
             if for_count and len(sizes) > 1:
-                # The narrowest condition drives the count: measure the broad ones in full.
-                sizes = {n: size if size < SELECTIVE_ROWS else self._matching_rows(domain_id, n, COUNT_PROBE_ROWS)
+                # The narrowest condition drives the count: measure the broad ones in full
+                # (or as measured by a recent search: `_SIZES`).
+                sizes = {n: size if size < SELECTIVE_ROWS else self._all_rows(domain_id, n)
                          for n, size in sizes.items()}
             if for_count and sizes:
-                narrowest = min(sizes, key=lambda n: sizes[n])
-                drives = tuple((n, n == narrowest or sizes[n] < SELECTIVE_ROWS) for n in sizes)
+                # The narrowest top-level condition drives (`_count_driver` reads its index);
+                # the others are probed narrowest first. One inside a NOT or an OR would not
+                # narrow the cases read.
+                order = sorted(sizes, key=lambda n: sizes[n])
+                lead = next((n for n in order if n in _conjuncts(tree)), order[0])
+                order = [lead, *(n for n in order if n != lead)]
+                drives = tuple((n, n == lead or sizes[n] < SELECTIVE_ROWS) for n in order)
             else:
                 drives = tuple((n, size < few) for n, size in sizes.items())
         # A count always drives from the text index.
@@ -281,14 +315,20 @@ class SearchRepo:
         )
         return drives, term_drives
 
-    def _where(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, plan: Any) -> list[Any]:
+    def _where(
+        self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, plan: Any, holds: Any = None
+    ) -> list[Any]:
         """The WHERE of a search, as `plan` (`_plan`, or _PROBED: every condition probed on the
-        cases another condition of the caller selects)."""
+        cases another condition of the caller selects); `holds` is a condition every row
+        considered meets (`_count_driver`)."""
         drives, term_drives = plan
         where = []
         if tree is not None:
             verdicts = {} if drives in (_ALL_DRIVE, _NONE_DRIVE) else dict(drives)
             default = drives != _NONE_DRIVE
+            if holds is not None:
+                verdicts[holds] = HOLDS
+
             where.append(
                 compile_filter(domain_id, tree, self.dialect, case_arn_prefix, lambda n: verdicts.get(n, default))
             )
@@ -311,6 +351,26 @@ class SearchRepo:
         if key not in memo:
             memo[key] = self._count(("rows", *key), lambda: value_rows(domain_id, node, self.dialect).limit(cap))
         return memo[key]
+
+    def _all_rows(self, domain_id: str, node: Any) -> int:
+        """How many value rows match a condition, from a search of the last minute (`_SIZES`)
+        or counted (up to COUNT_PROBE_ROWS)."""
+        key = (domain_id, node)
+        rows = _SIZES.get(key)
+        if rows is None:
+            rows = self._matching_rows(domain_id, node, COUNT_PROBE_ROWS)
+            _SIZES.put(key, rows)
+        return rows
+
+    def _count_driver(self, tree: Any, plan: Any) -> Any:
+        """SQLite: the condition a count reads from its value index (the narrowest, if it is
+        one of the tree's top-level conjuncts), or None. The count then neither looks up each
+        case's row nor reads the driver's value again."""
+        drives, _ = plan
+        if self.dialect != "sqlite" or drives in (_ALL_DRIVE, _NONE_DRIVE) or not drives:
+            return None
+        lead, drives_it = drives[0]
+        return lead if drives_it and lead in _conjuncts(tree) else None
 
     def _text_rows(self, domain_id: str, term: str, cap: int) -> int:
         """How many cases' text matches a search term, counting no further than `cap`
@@ -399,10 +459,20 @@ class SearchRepo:
             if tokens:
                 return int(self._memo[key])
         plan = self._plan(domain_id, tree, search_term, for_count=True)
+        driver = self._count_driver(tree, plan)
 
         def cases() -> Select[Any]:
-            where = self._where(domain_id, tree, search_term, case_arn_prefix, plan)
-            return select(s.cases.c.case_id).where(s.cases.c.domain_id == domain_id, *where)
+            ordered = _in_plan_order(tree, plan[0])
+            if driver is None:
+                where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan)
+                return select(s.cases.c.case_id).where(s.cases.c.domain_id == domain_id, *where)
+            # One value row per case matches the driver (values are per case and field, and
+            # leave with their case): count those rows, the other conditions probed on each.
+            drv = s.case_values.alias("drv")
+            where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan, holds=driver)
+            return value_rows(domain_id, driver, self.dialect, table=drv).where(
+                *[replacement_traverse(w, {}, partial(_case_id_of, drv)) for w in where]
+            )
 
         return self._count(("cases", domain_id, frozen(tree), search_term, case_arn_prefix, plan), cases)
 
