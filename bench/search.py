@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -194,11 +195,15 @@ def main() -> None:
             import_s = 0.0
         else:
             d, ids, template = setup(ctx)
+            # The cases as `opencases import` reads them: a JSON-lines file, written first.
+            jsonl = Path(tmp) / "cases.jsonl"
+            with jsonl.open("w") as out:
+                out.writelines(line + "\n" for line in lines(args.cases, ids, template, random.Random(1)))
             started = time.perf_counter()
-            report = import_cases(
-                ctx, d, lines(args.cases, ids, template, random.Random(1)), batch_size=args.batch_size
-            )
+            with jsonl.open() as source:
+                report = import_cases(ctx, d, source, batch_size=args.batch_size)
             import_s = time.perf_counter() - started
+            jsonl.unlink()
             assert report.cases == args.cases, report.errors[:3]
         if args.reuse:
             with store.read() as tx:
@@ -255,6 +260,8 @@ def main() -> None:
             print(f"kept: --reuse '{url}'")
         elif schema is not None:
             schema.drop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def kept_domain(ctx: RequestContext) -> tuple[str, dict[str, str]]:

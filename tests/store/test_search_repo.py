@@ -10,7 +10,8 @@ import pytest
 from opencases import api
 from opencases.config import Settings
 from opencases.services.context import RequestContext
-from opencases.store import search_repo
+from opencases.store import db, search_repo
+from opencases.store.search import word_prefixes
 from opencases.store.search_repo import _bucketed
 from opencases.store.store import Store
 
@@ -160,3 +161,63 @@ def _typed(tx: Any, domain_id: str, filter_: dict[str, Any]) -> Any:
     from opencases.services.search import typed_tree
 
     return typed_tree({f["field_id"]: f for f in tx.all_fields(domain_id)}, filter_)
+
+
+@pytest.mark.parametrize(
+    ("body", "tokens", "expected"),
+    [
+        ("Printer on fire", "print", 1),
+        ("Printer on fire", "fire print", 1),
+        ("Printer on fire", "rinter", 0),  # not the start of a word
+        ("reprint, PRINTER", "printer", 1),  # a later occurrence starts a word
+        ("x_wordy", "wordy", 1),  # `_` separates words, as in FTS5's unicode61
+        ("SKU-01234", "0123", 1),
+        ("sku01234", "0123", 0),
+        ("café", "caf", None),  # not ASCII: FTS5 decides
+        (None, "a", 0),
+    ],
+)
+def test_word_prefixes_decides_ascii_texts_as_fts5_does(body: str | None, tokens: str, expected: int | None) -> None:
+    assert word_prefixes(body, tokens) == expected
+
+
+def test_a_broad_search_term_probed_per_case_matches_what_the_text_index_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A searchTerm matching more cases than a page drives is tested case by case: ASCII
+    texts in Python, others (diacritics folded by FTS5) by the text index."""
+    tested: list[str] = []
+
+    def counted(body: str | None, tokens: str) -> int | None:
+        tested.append(tokens)
+        return word_prefixes(body, tokens)
+
+    monkeypatch.setattr(db, "word_prefixes", counted)  # what new connections register
+    store = Store(f"sqlite:///{tmp_path}/term.db")
+    ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
+    titles = ["ünïcode word", "plain word", "wordsmith", "sword", "x_wordy", "Word-play", "Çafé", "cafe late"]
+    try:
+        domain_id = _domain_with_cases(ctx, titles)
+
+        def found(term: str, page_size: int) -> set[str]:
+            titles_found = set()
+            params: dict[str, Any] = {"domainId": domain_id, "searchTerm": term, "maxResults": page_size,
+                                      "fields": [{"id": "title"}]}
+            while True:
+                page = api.invoke(ctx, "SearchCases", params)
+                titles_found |= {c["fields"][0]["value"]["stringValue"] for c in page["cases"]}
+                if not page.get("nextToken"):
+                    return titles_found
+                params["nextToken"] = page["nextToken"]
+
+        # One page of 100: the text index's matches drive.
+        driven = {term: found(term, 100) for term in ("word", "unicode", "caf", "cafe late")}
+        assert driven["word"] == {"ünïcode word", "plain word", "wordsmith", "x_wordy", "Word-play"}
+        assert driven["unicode"] == {"ünïcode word"} and driven["caf"] == {"Çafé", "cafe late"}
+        # Now every term is broad (more than one match is): probed per case, same matches.
+        tested.clear()
+        monkeypatch.setattr(search_repo, "SELECTIVE_ROWS", 1)
+        assert {term: found(term, 2) for term in driven} == driven
+        assert {"word", "unicode", "caf", "cafe late"} <= set(tested)
+    finally:
+        store.close()

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from opencases.store.checkpointer import Checkpointer
+from opencases.store.search import word_prefixes
 
 
 class WriterBusy(Exception):
@@ -90,6 +91,7 @@ def _configure_sqlite(engine: Engine, memory: bool, synchronous: str) -> None:
         # 64 MiB of page cache per reader: index pages of a million-case domain stay hot.
         cur.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         cur.close()
+        dbapi_conn.create_function("opencases_word_prefixes", 2, word_prefixes, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
