@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from math import isqrt
 from typing import Any
@@ -94,9 +95,20 @@ _TAGS_FOR_ARNS = Prepared(
 )
 
 
-# Plans (SearchRepo._plan) that need no probe: every condition drives; none does.
-_ALL_DRIVE, _NONE_DRIVE = "all", "none"
-_PROBED = (_NONE_DRIVE, False)
+@dataclass(frozen=True)
+class Plan:
+    """Which conditions of a search drive it from their index (`case_id IN (...)`); the others
+    are probed per case (`EXISTS`). Part of statement keys (`_SHAPES`)."""
+
+    # (condition, drives) pairs; for a count, in the order `_count_driver` and the probes take.
+    drives: tuple[tuple[Cond | Group, bool], ...] = ()
+    # Whether a condition `drives` does not list drives.
+    others_drive: bool = True
+    term_drives: bool = False
+
+
+# Every condition probed, the searchTerm too, on the cases another condition of the caller selects.
+_PROBED = Plan(others_drive=False)
 _SHAPES = Shapes()
 _SIZES = Sizes()
 # How many cases changed since a time, counting no further than SELECTIVE_ROWS: the
@@ -136,13 +148,13 @@ def _conjuncts(tree: Any) -> list[Cond | Group]:
     return [n for n in nodes if isinstance(n, (Cond, Group)) and not (isinstance(n, Cond) and n.op == "empty")]
 
 
-def _in_plan_order(tree: Any, drives: Any) -> Any:
+def _in_plan_order(tree: Any, plan: Plan) -> Any:
     """The tree with its top-level conditions in the order of a count's plan (narrowest first),
     so that SQLite probes the narrowest first and skips the rest for most cases."""
-    if not (isinstance(tree, tuple) and tree[0] == "and") or drives in (_ALL_DRIVE, _NONE_DRIVE):
+    if not (isinstance(tree, tuple) and tree[0] == "and"):
         return tree
     rank: dict[Cond, int] = {}
-    for i, (node, _) in enumerate(drives):
+    for i, (node, _) in enumerate(plan.drives):
         for cond in node.conds if isinstance(node, Group) else (node,):
             rank.setdefault(cond, i)
     return ("and", sorted(tree[1], key=lambda n: rank.get(n, -1) if isinstance(n, Cond) else -1))
@@ -258,40 +270,38 @@ class SearchRepo:
         return {r["case_id"]: int(r["last_ms"]) for r in _LAST_CHANGE_BEFORE.rows(self, params)}
 
     def _plan_per_call(self) -> None:
-        """PostgreSQL: plan every search statement for its own values, for this transaction.
+        """PostgreSQL: no JIT compilation in this transaction: the estimated cost of a count
+        over a million cases triggers it, and compiling took ~65 ms of queries that run in
+        tens of milliseconds.
 
-        psycopg prepares a statement on its fifth run, and after five more the server may
-        switch to a generic plan, made without the values: it cannot tell `status = 'open'`
-        from a rare value, and its plan for a count of three conditions took 860 ms where
-        the plan for the values took 140. Planning a search costs a millisecond or two.
-        JIT is off too: the estimated cost of a count over a million cases triggers it, and
-        compiling took ~65 ms of queries that run in tens of milliseconds.
+        (Search statements are planned for their values on every run: `Prepared(custom_plan=
+        True)` keeps psycopg from preparing them, so the server never switches to a generic
+        plan, made without the values, which cannot tell `status = 'open'` from a rare value:
+        860 ms against 140 for a count of three conditions.)
         """
         if self.dialect == "postgresql" and not self.__dict__.get("_planned_per_call"):
-            self.conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
             self.conn.exec_driver_sql("SET LOCAL jit = off")
             self.__dict__["_planned_per_call"] = True
 
     def _plan(
         self, domain_id: str, tree: Any, search_term: str, for_count: bool = False, page: int | None = None
-    ) -> Any:
+    ) -> Plan:
         """Which conditions drive a search from their index, from the selectivity probes: for
         a page of `page` rows, those with few matching rows (the rest are probed per case in
         sort order); for a count, the narrowest, and the others probed (on SQLite; PostgreSQL
-        plans a count's semi-joins itself). Returns ((condition, drives) pairs or _ALL_DRIVE,
-        whether the searchTerm drives): `_where` builds from it; it is part of statement keys."""
+        plans a count's semi-joins itself). `_where` builds from it."""
         few = SELECTIVE_ROWS
         if page is not None:
             # Driving reads, joins and sorts every match; probing in sort order reads about
             # page x cases / matches cases (matches spread evenly): past the square root of
             # page x cases, probing reads fewer (a third of a 3,000-case domain: 30 against 1,000).
             few = min(SELECTIVE_ROWS, max(page, isqrt(page * self._domain_cases(domain_id))))
-        drives: Any = ()
+        drives: tuple[tuple[Cond | Group, bool], ...] = ()
         if tree is not None and for_count and self.dialect == "postgresql":
             # Every condition a semi-join: PostgreSQL orders and joins them by its statistics
             # (migration 0003), merging index ranges that come out in case-id order, so the
             # broad conditions need not be counted first to find the narrowest.
-            drives = _ALL_DRIVE
+            pass
         elif tree is not None:
             sizes = {node: self._matching_rows(domain_id, node, SELECTIVE_ROWS) for node in field_conditions(tree)}
             if for_count and len(sizes) > 1:
@@ -313,27 +323,23 @@ class SearchRepo:
         term_drives = bool(search_term) and (
             for_count or self._text_rows(domain_id, search_term, SELECTIVE_ROWS) < few
         )
-        return drives, term_drives
+        return Plan(drives, True, term_drives)
 
     def _where(
-        self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, plan: Any, holds: Any = None
+        self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, plan: Plan, holds: Any = None
     ) -> list[Any]:
-        """The WHERE of a search, as `plan` (`_plan`, or _PROBED: every condition probed on the
-        cases another condition of the caller selects); `holds` is a condition every row
-        considered meets (`_count_driver`)."""
-        drives, term_drives = plan
+        """The WHERE of a search, as `plan`; `holds` is a condition every row considered meets
+        (`_count_driver`)."""
         where = []
         if tree is not None:
-            verdicts = {} if drives in (_ALL_DRIVE, _NONE_DRIVE) else dict(drives)
-            default = drives != _NONE_DRIVE
+            verdicts: dict[Any, Any] = dict(plan.drives)
             if holds is not None:
                 verdicts[holds] = HOLDS
-
-            where.append(
-                compile_filter(domain_id, tree, self.dialect, case_arn_prefix, lambda n: verdicts.get(n, default))
-            )
+            where.append(compile_filter(
+                domain_id, tree, self.dialect, case_arn_prefix, lambda n: verdicts.get(n, plan.others_drive)
+            ))
         if search_term:
-            term = compile_search_term(domain_id, search_term, self.dialect, term_drives)
+            term = compile_search_term(domain_id, search_term, self.dialect, plan.term_drives)
             if term is not None:
                 where.append(term)
         return where
@@ -362,14 +368,13 @@ class SearchRepo:
             _SIZES.put(key, rows)
         return rows
 
-    def _count_driver(self, tree: Any, plan: Any) -> Any:
+    def _count_driver(self, tree: Any, plan: Plan) -> Cond | Group | None:
         """SQLite: the condition a count reads from its value index (the narrowest, if it is
         one of the tree's top-level conjuncts), or None. The count then neither looks up each
         case's row nor reads the driver's value again."""
-        drives, _ = plan
-        if self.dialect != "sqlite" or drives in (_ALL_DRIVE, _NONE_DRIVE) or not drives:
+        if self.dialect != "sqlite" or not plan.drives:
             return None
-        lead, drives_it = drives[0]
+        lead, drives_it = plan.drives[0]
         return lead if drives_it and lead in _conjuncts(tree) else None
 
     def _text_rows(self, domain_id: str, term: str, cap: int) -> int:
@@ -462,7 +467,7 @@ class SearchRepo:
         driver = self._count_driver(tree, plan)
 
         def cases() -> Select[Any]:
-            ordered = _in_plan_order(tree, plan[0])
+            ordered = _in_plan_order(tree, plan)
             if driver is None:
                 where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan)
                 return select(s.cases.c.case_id).where(s.cases.c.domain_id == domain_id, *where)
