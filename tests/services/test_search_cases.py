@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import pytest
@@ -137,6 +138,37 @@ def test_filters_match_the_oracle(corpus: Corpus) -> None:
         expected = {c["caseId"] for c in corpus.cases if matches(c, node, corpus.types)}
         assert len(ids) == len(set(ids)), "a case appeared twice across pages"
         assert set(ids) == expected, node
+        assert total == len(expected)
+
+    check()
+
+
+def _has_word_prefix(case: dict[str, Any], needle: str, types: dict[str, str]) -> bool:
+    """The oracle of a one-word searchTerm: a word of a Text, SingleSelect or Url value starts
+    with it (words are runs of letters and digits; the needles below are ASCII)."""
+    return any(
+        any(w.startswith(needle) for w in re.findall(r"[^\W_]+", v.get("stringValue", "").lower()))
+        for f, v in case["values"].items()
+        if types.get(f) in ("Text", "SingleSelect", "Url")
+    )
+
+
+def test_filters_with_a_search_term_match_the_oracle(corpus: Corpus) -> None:
+    """A filter and a searchTerm together: both hold, on every page and in totalCount (the
+    count drives from a condition's index, the term a condition of its own)."""
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(data=st.data(), term=st.sampled_from(["beta", "al", "gamma", "exam"]))
+    def check(data: Any, term: str) -> None:
+        node = data.draw(filters(corpus))
+        ids, total = corpus.search_all(filter=node, searchTerm=term)
+        expected = {
+            c["caseId"]
+            for c in corpus.cases
+            if matches(c, node, corpus.types) and _has_word_prefix(c, term, corpus.types)
+        }
+        assert len(ids) == len(set(ids)), "a case appeared twice across pages"
+        assert set(ids) == expected, (node, term)
         assert total == len(expected)
 
     check()
