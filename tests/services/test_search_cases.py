@@ -85,7 +85,9 @@ def corpus(server: LiveServer) -> Corpus:
         fields = [{"id": "title", "value": {"stringValue": f"case {i} {rng.choice(TEXTS)}"}}]
         fields += [{"id": fid, "value": v} for fid, v in values.items()]
         case_id = client.create_case(domainId=domain_id, templateId=template_id, fields=fields, tags=tags)["caseId"]
-        got = client.get_case(domainId=domain_id, caseId=case_id, fields=[{"id": f} for f in [*types, "title"]])
+        # The reference number too: it is searchable text, and random.
+        shown = [*types, "title", "reference_number"]
+        got = client.get_case(domainId=domain_id, caseId=case_id, fields=[{"id": f} for f in shown])
         cases.append({"caseId": case_id, "values": {f["id"]: f["value"] for f in got["fields"]}, "tags": got["tags"]})
     types["title"] = "Text"
     return Corpus(client, domain_id, types, cases)
@@ -144,12 +146,13 @@ def test_filters_match_the_oracle(corpus: Corpus) -> None:
 
 
 def _has_word_prefix(case: dict[str, Any], needle: str, types: dict[str, str]) -> bool:
-    """The oracle of a one-word searchTerm: a word of a Text, SingleSelect or Url value starts
-    with it (words are runs of letters and digits; the needles below are ASCII)."""
+    """The oracle of a one-word searchTerm: a word of a Text, SingleSelect or Url value or of
+    the reference number starts with it (words are runs of letters and digits; the needles
+    below are ASCII)."""
     return any(
         any(w.startswith(needle) for w in re.findall(r"[^\W_]+", v.get("stringValue", "").lower()))
         for f, v in case["values"].items()
-        if types.get(f) in ("Text", "SingleSelect", "Url")
+        if types.get(f) in ("Text", "SingleSelect", "Url") or f == "reference_number"
     )
 
 
