@@ -305,10 +305,9 @@ class SearchRepo:
                 sizes = {n: size if size < SELECTIVE_ROWS else self._all_rows(domain_id, n)
                          for n, size in sizes.items()}
             if for_count and sizes:
-                # The narrowest top-level condition drives (`_count_driver` reads its index);
-                # the others are probed narrowest first. One inside a NOT or an OR would not
-                # narrow the cases read.
-                # PostgreSQL: every other condition a semi-join too, joined by its own plan.
+                # The narrowest top-level condition drives (`_count_driver` reads its index;
+                # one inside a NOT or an OR would not narrow the cases read). SQLite probes the
+                # others narrowest first; PostgreSQL joins them as semi-joins by its own plan.
                 order = sorted(sizes, key=lambda n: sizes[n])
                 lead = next((n for n in order if n in _conjuncts(tree)), order[0])
                 order = [lead, *(n for n in order if n != lead)]
