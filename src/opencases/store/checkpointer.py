@@ -35,6 +35,9 @@ log = logging.getLogger("opencases.store")
 # to a second of writes (its file reached ~65 MB in that run).
 COMMITS = 500
 INTERVAL = 1.0
+# Copies beside the writer before the one holding it, until at most HELD_FRAMES remain.
+PASSES = 4
+HELD_FRAMES = 256
 READER_WAIT_MS = 50
 
 
@@ -93,8 +96,12 @@ class Checkpointer:
             conn.close()
 
     def _checkpoint(self, conn: Any) -> None:
-        # The bulk of the copy beside the writer, then what was written meanwhile holding it.
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        # The bulk of the copy beside the writer, again while the writes made meanwhile are
+        # many, then the rest holding it: the held part copies and syncs little.
+        for _ in range(PASSES):
+            _busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames - copied <= HELD_FRAMES:
+                break
         with self._writer_held():
             self._commits = 0
             conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
