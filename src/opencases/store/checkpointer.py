@@ -31,8 +31,9 @@ log = logging.getLogger("opencases.store")
 # A checkpoint after COMMITS commits or INTERVAL seconds, whichever comes first. Each one
 # holds the writer for its last part and syncs the file, and copies a page once however often
 # it changed since the last: five a second (every 50 commits, 0.2 s) took bench/load.py's
-# open-loop p99 at 1,000 req/s to 270-330 ms; once a second, 16-100 ms. The WAL then holds up
-# to a second of writes (its file reached ~65 MB in that run).
+# open-loop p99 at 1,000 req/s to 270-330 ms in 40 s runs; once a second, 16-67 ms with the
+# held part kept small (PASSES; README has every run). The WAL holds up to a second of writes
+# (its file reached ~65 MB in those runs).
 COMMITS = 500
 INTERVAL = 1.0
 # Copies beside the writer before the one holding it, until at most HELD_FRAMES remain.
