@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +96,48 @@ def test_the_wal_starts_over_while_readers_keep_reading(tmp_path: Path, monkeypa
     finally:
         stop.set()
         store.close()
+
+
+class _ScriptedConnection:
+    """A DBAPI connection whose PASSIVE checkpoints report scripted (busy, frames, copied)."""
+
+    def __init__(self, passive: list[tuple[int, int, int]], log: list[str]) -> None:
+        self.passive = passive
+        self.log = log
+
+    def execute(self, sql: str) -> Any:
+        self.log.append(sql.split("(")[1].rstrip(")") if "wal_checkpoint" in sql else sql)
+        rows = [self.passive.pop(0)] if "PASSIVE" in sql else [(0, 0, 0)]
+        return type("Cursor", (), {"fetchone": lambda _self: rows[0], "fetchall": lambda _self: rows})()
+
+
+def _held(log: list[str]) -> Any:
+    from contextlib import contextmanager
+
+    @contextmanager
+    def held() -> Any:
+        log.append("hold")
+        yield
+        log.append("release")
+
+    return held
+
+
+@pytest.mark.parametrize(
+    ("passive", "expected"),
+    [
+        # Little left after the first copy: hold the writer for the rest at once.
+        ([(0, 1000, 900)], ["PASSIVE", "hold", "RESTART", "release"]),
+        # Many frames written meanwhile: copy again beside the writer first.
+        ([(0, 5000, 1000), (0, 5600, 5000), (0, 5700, 5600)],
+         ["PASSIVE", "PASSIVE", "PASSIVE", "hold", "RESTART", "release"]),
+        # Never little (a reader pins the frames): PASSES copies, then the held one anyway.
+        ([(0, 9000, 0)] * checkpointer.PASSES, [*["PASSIVE"] * checkpointer.PASSES, "hold", "RESTART", "release"]),
+    ],
+)
+def test_a_checkpoint_holds_the_writer_only_for_what_is_left(passive: list[Any], expected: list[str]) -> None:
+    log: list[str] = []
+    point = checkpointer.Checkpointer(lambda: None, _held(log))
+    point._checkpoint(_ScriptedConnection(list(passive), log))
+    assert log == expected
+    assert point.checkpoints == 1
