@@ -174,6 +174,11 @@ case_counts = Table(
     Column("n", BigInteger, nullable=False),
 )
 
+def value_index(column: str) -> str:
+    """The name of case_values' index on (domain_id, field_id, `column`, case_id)."""
+    return f"ix_case_values_{column[0]}"
+
+
 # One row per (case, field) with a value. Exactly one typed column is set, by field type:
 # Text, SingleSelect and Url -> s_value; Number and DateTime (epoch ms) -> n_value;
 # Boolean -> b_value; User -> u_value. Strings compare by code point on both databases
@@ -192,7 +197,7 @@ case_values = Table(
     # straight from the index, and a sort on a field pages along it.
     *(
         Index(
-            f"ix_case_values_{c[0]}",
+            value_index(c),
             "domain_id",
             "field_id",
             c,

@@ -119,7 +119,7 @@ def _indexed_probe(domain_id: str, cond: Cond) -> ColumnElement[bool]:
     """SQLite: `EXISTS` of an equality, one seek of the typed value index (domain, field,
     value, case), which holds all it reads. SQLite's planner prefers the unique primary key
     (domain, case, field), then reads the row for its value: two seeks per case probed."""
-    table = f"case_values INDEXED BY ix_case_values_{cond.column[0]}"
+    table = f"case_values INDEXED BY {s.value_index(cond.column)}"
     names = ("domain_id", "field_id", "case_id", cond.column)
     col: dict[str, Any] = {name: literal_column(f"case_values.{name}") for name in names}
     value = col[cond.column]

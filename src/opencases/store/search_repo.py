@@ -183,7 +183,7 @@ class SearchRepo:
         settled_ms: int,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of the cases unchanged since `settled_ms`, and the count of all matches."""
-        self._plan_per_call()
+        self._jit_off()
         # The count first: an exact count of one condition or searchTerm also answers the
         # page's probe of how selective it is (`_matching_rows`, `_text_rows`).
         total = self.count_matches(domain_id, tree, search_term, case_arn_prefix)
@@ -225,7 +225,7 @@ class SearchRepo:
         cap: int,
     ) -> list[dict[str, Any]]:
         """Matching cases changed since `settled_ms` and created before `snapshot_ms` (few)."""
-        self._plan_per_call()
+        self._jit_off()
         c = s.cases
         # Usually a handful of cases changed since the settled time: read them from the
         # (domain, updated) index and probe the filter on each, rather than let the filter's
@@ -269,7 +269,7 @@ class SearchRepo:
         params = {"domain_id": domain_id, "case_ids": _bucketed(case_ids), "before_ms": before_ms}
         return {r["case_id"]: int(r["last_ms"]) for r in _LAST_CHANGE_BEFORE.rows(self, params)}
 
-    def _plan_per_call(self) -> None:
+    def _jit_off(self) -> None:
         """PostgreSQL: no JIT compilation in this transaction: the estimated cost of a count
         over a million cases triggers it, and compiling took ~65 ms of queries that run in
         tens of milliseconds.
@@ -279,9 +279,9 @@ class SearchRepo:
         plan, made without the values, which cannot tell `status = 'open'` from a rare value:
         860 ms against 140 for a count of three conditions.)
         """
-        if self.dialect == "postgresql" and not self.__dict__.get("_planned_per_call"):
+        if self.dialect == "postgresql" and not self.__dict__.get("_jit_is_off"):
             self.conn.exec_driver_sql("SET LOCAL jit = off")
-            self.__dict__["_planned_per_call"] = True
+            self.__dict__["_jit_is_off"] = True
 
     def _plan(
         self, domain_id: str, tree: Any, search_term: str, for_count: bool = False, page: int | None = None
@@ -309,7 +309,8 @@ class SearchRepo:
                 # one inside a NOT or an OR would not narrow the cases read). SQLite probes the
                 # others narrowest first; PostgreSQL joins them as semi-joins by its own plan.
                 order = sorted(sizes, key=lambda n: sizes[n])
-                lead = next((n for n in order if n in _conjuncts(tree)), order[0])
+                conjuncts = _conjuncts(tree)
+                lead = next((n for n in order if n in conjuncts), order[0])
                 order = [lead, *(n for n in order if n != lead)]
                 pg = self.dialect == "postgresql"
                 drives = tuple((n, pg or n == lead or sizes[n] < SELECTIVE_ROWS) for n in order)
@@ -361,7 +362,7 @@ class SearchRepo:
         rows = _SIZES.get(key)
         if rows is None:
             rows = self._matching_rows(domain_id, node, COUNT_PROBE_ROWS)
-            _SIZES.put(key, rows)
+            _SIZES.remember(key, rows)
         return rows
 
     def _count_driver(self, tree: Any, plan: Plan) -> Cond | Group | None:
@@ -436,7 +437,7 @@ class SearchRepo:
     def count_matches(self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str) -> int:
         """totalCount. A filter on one field counts its value-index range directly (each case
         has at most one value per field); anything else counts the cases the filter selects."""
-        self._plan_per_call()
+        self._jit_off()
         if tree is None and not search_term:
             # Every case of the domain: the triggers' count (migration 0005).
             return self._domain_cases(domain_id)

@@ -9,32 +9,27 @@ count slower, never wrong. They are kept per process for MAX_AGE_S, at most MAX_
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
+
+from opencases.store.shapes import Bounded
 
 MAX_SIZES = 1024
 MAX_AGE_S = 60.0
 
 
-class Sizes:
-    """Remembered row counts of (domain, condition) keys, each for MAX_AGE_S."""
+class Sizes(Bounded):
+    """Remembered row counts of (domain, condition) keys, each for `max_age_s`."""
 
     def __init__(self, size: int = MAX_SIZES, max_age_s: float = MAX_AGE_S) -> None:
-        self._size = size
+        super().__init__(size)
         self._max_age_s = max_age_s
-        self._known: dict[Any, tuple[int, float]] = {}
-        self._lock = threading.Lock()
 
     def get(self, key: Any) -> int | None:
-        found = self._known.get(key)
+        found = self.peek(key)
         if found is None or time.monotonic() - found[1] > self._max_age_s:
             return None
-        return found[0]
+        return int(found[0])
 
-    def put(self, key: Any, rows: int) -> None:
-        with self._lock:
-            self._known.pop(key, None)
-            if len(self._known) >= self._size:
-                del self._known[next(iter(self._known))]
-            self._known[key] = (rows, time.monotonic())
+    def remember(self, key: Any, rows: int) -> None:
+        self.put(key, (rows, time.monotonic()))

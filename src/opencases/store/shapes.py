@@ -26,23 +26,38 @@ def frozen(node: Any) -> Any:
     return node
 
 
-class Shapes:
+class Bounded:
+    """A process-wide map of at most `size` entries; the oldest put is dropped first. Reads
+    take no lock (a dict lookup is atomic); puts do, so two threads cannot both evict."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._kept: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def peek(self, key: Any) -> Any:
+        return self._kept.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._kept.pop(key, None)
+            if len(self._kept) >= self._size:
+                del self._kept[next(iter(self._kept))]
+            self._kept[key] = value
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+class Shapes(Bounded):
     """What `build()` returns for a key, built at the first `get` of the key."""
 
     def __init__(self, size: int = MAX_SHAPES) -> None:
-        self._size = size
-        self._built: dict[Any, Any] = {}
-        self._lock = threading.Lock()
+        super().__init__(size)
 
     def get(self, key: Any, build: Callable[[], Any]) -> Any:
-        found = self._built.get(key)
+        found = self.peek(key)
         if found is None:
             found = build()
-            with self._lock:
-                if len(self._built) >= self._size:
-                    del self._built[next(iter(self._built))]
-                self._built[key] = found
+            self.put(key, found)
         return found
-
-    def __len__(self) -> int:
-        return len(self._built)
