@@ -204,3 +204,33 @@ def test_protocol_errors(code: str, status: int) -> None:
         {"status_code": status, "headers": {"x-amzn-errortype": code}, "body": payload}, None
     )
     assert parsed["Error"] == {"Code": code, "Message": "nope"}
+
+
+def test_nested_rule_conditions_round_trip() -> None:
+    # BooleanConditionList holds itself (andAll -> conditions): the one recursive output shape.
+    leaf = {"equalTo": {"operandOne": {"fieldId": "status"}, "operandTwo": {"stringValue": "open"}, "result": True}}
+    empty = {"notEqualTo": {"operandOne": {"fieldId": "f"}, "operandTwo": {"emptyValue": {}}, "result": False}}
+    conditions = [{"andAll": {"conditions": [leaf, {"orAll": {"conditions": [empty, leaf]}}]}}]
+    when = dt.datetime(2024, 6, 1, 17, 0, 0, 1000, tzinfo=UTC)
+    rule = {
+        "caseRuleId": "r", "name": "R", "caseRuleArn": "arn:aws:cases:us-east-1:123456789012:domain/d/case-rule/r",
+        "rule": {"required": {"defaultValue": False, "conditions": conditions}},
+        "deleted": False, "createdTime": when, "lastModifiedTime": when, "tags": {},
+    }
+    op = operation_model("BatchGetCaseRule")
+    status, headers, body = serialize_response(op, {"caseRules": [rule], "errors": [], "unprocessedCaseRules": []})
+    data = json.loads(body)
+    assert data["caseRules"][0]["rule"]["required"]["conditions"] == conditions
+    assert data["caseRules"][0]["createdTime"] == "2024-06-01T17:00:00.001Z"
+    assert _botocore(status, headers, body, op.output_shape)["caseRules"][0] == rule
+
+
+def test_integers_beyond_64_bits_are_written_exactly() -> None:
+    # orjson refuses them; the standard library's encoder writes them.
+    op = operation_model("SearchCases")
+    _status, _headers, body = serialize_response(op, {"cases": [], "totalCount": 2**70})
+    assert json.loads(body) == {"cases": [], "totalCount": 2**70}
+
+
+def test_format_timestamp_keeps_four_year_digits() -> None:
+    assert format_timestamp(dt.datetime(999, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)) == "0999-01-02T03:04:05.006Z"

@@ -62,7 +62,8 @@ def ms_to_datetime(ms: int) -> datetime:
 @lru_cache(maxsize=1024)  # a write stamps several values with the same time
 def ms_to_iso(ms: int) -> str:
     """`YYYY-MM-DDTHH:MM:SS.sssZ`, the form DESIGN.md fixes for DateTime values."""
-    return ms_to_datetime(ms).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    # Whole seconds from isoformat (a fifth of strftime's time), milliseconds from the integer.
+    return datetime.fromtimestamp(ms // 1000, tz=UTC).isoformat()[:-6] + f".{ms % 1000:03d}Z"
 
 
 def new_time_ordered_id(now_ms: int) -> str:

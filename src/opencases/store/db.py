@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
@@ -54,7 +55,12 @@ WRITER_CACHE_KIB = 16384
 
 
 def make_engine(url: str, sqlite_synchronous: str = "NORMAL", hot: bool = False) -> Engine:
-    """An engine; `hot` (SQLite files): the small pool of the writer and kept readers."""
+    """An engine; `hot` (SQLite files): the small pool of the writer and kept readers.
+
+    JSON columns are read with orjson: every case and audit read parses some (an audit page
+    parses one document per event), and orjson takes half json.loads's time. What it reads is
+    what json.dumps wrote from validated input: no NaN, no unpaired surrogates.
+    """
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -71,10 +77,10 @@ def make_engine(url: str, sqlite_synchronous: str = "NORMAL", hot: bool = False)
             kwargs["connect_args"]["cached_statements"] = POOLED_STATEMENTS
             kwargs["pool_size"] = 32
             kwargs["max_overflow"] = 8
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(url, json_deserializer=orjson.loads, **kwargs)
         _configure_sqlite(engine, memory, sqlite_synchronous)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(url, json_deserializer=orjson.loads, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
 def _configure_sqlite(engine: Engine, memory: bool, synchronous: str) -> None:
