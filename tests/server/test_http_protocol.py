@@ -1,14 +1,16 @@
-"""server/http_protocol.py: httptools with a bounded head and modeled refusals."""
+"""server/http_protocol.py: httptools with a bounded head, modeled refusals and one send per response."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import socket
+from typing import Any
 
 import pytest
 
-from opencases.server.http_protocol import HEAD_LIMIT
+from opencases.server.http_protocol import HEAD_LIMIT, OneSendPerTurn
 from tests.support import LiveServer
 
 
@@ -67,3 +69,92 @@ def test_a_large_body_is_not_counted_as_head(sqlite_server: LiveServer) -> None:
            + b"\r\n\r\n" + body)
     status, _, answer = exchange(sqlite_server.port, raw)
     assert status == 200, answer
+
+
+class _Transport:
+    """What OneSendPerTurn wraps: records sends, closes and aborts."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.events: list[str] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(data)
+        self.events.append("write")
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+        self.events.append("close")
+
+    def abort(self) -> None:
+        self.closing = True
+        self.events.append("abort")
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str) -> Any:
+        return ("127.0.0.1", 1) if name == "peername" else None
+
+
+def test_writes_of_one_turn_leave_in_one_send() -> None:
+    async def run() -> _Transport:
+        inner = _Transport()
+        transport = OneSendPerTurn(inner)
+        transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        transport.write(b"{}")
+        assert inner.sent == [] and transport.get_write_buffer_size() == 40
+        await asyncio.sleep(0)
+        assert inner.sent == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
+        transport.write(b"next")  # a later turn: a send of its own
+        await asyncio.sleep(0)
+        assert transport.get_extra_info("peername") == ("127.0.0.1", 1)  # the rest is the transport's
+        return inner
+
+    assert asyncio.run(run()).sent[1:] == [b"next"]
+
+
+def test_close_sends_first_and_abort_drops() -> None:
+    async def run() -> tuple[_Transport, _Transport]:
+        closed, aborted = _Transport(), _Transport()
+        to_close, to_abort = OneSendPerTurn(closed), OneSendPerTurn(aborted)
+        to_close.write(b"last")
+        to_close.close()
+        to_abort.write(b"lost")
+        to_abort.abort()
+        await asyncio.sleep(0)  # the flushes scheduled above find nothing left to send
+        return closed, aborted
+
+    closed, aborted = asyncio.run(run())
+    assert closed.events == ["write", "close"] and closed.sent == [b"last"]
+    assert aborted.events == ["abort"] and aborted.sent == []
+
+
+def test_an_expected_continue_is_sent_alone(sqlite_server: LiveServer) -> None:
+    # The interim 100 response has no write after it in its turn: it must not wait for one.
+    body = b"{}"
+    head = (f"POST /domains-list HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", sqlite_server.port), timeout=10) as sock:
+        sock.sendall(head)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        data = b""
+        while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < _length(data):
+            data += sock.recv(65536)
+    assert data.startswith(b"HTTP/1.1 200 ") and json.loads(data.split(b"\r\n\r\n", 1)[1]) == {"domains": []}
+
+
+def test_keep_alive_requests_each_get_their_whole_response(sqlite_server: LiveServer) -> None:
+    one = b"POST /domains-list HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+    with socket.create_connection(("127.0.0.1", sqlite_server.port), timeout=10) as sock:
+        for _ in range(3):
+            sock.sendall(one)
+            data = b""
+            while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < _length(data):
+                data += sock.recv(65536)
+            assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b'{"domains":[]}')
