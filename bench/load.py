@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import statistics
 import sys
@@ -128,15 +129,17 @@ class _Tally:
         self.latencies: list[float] = []
         self.per_op: dict[str, list[float]] = {}
         self.statuses: dict[int, int] = {}
+        self.seconds: dict[int, list[float]] = {}  # latencies by the second of the run they were due in
 
-    def add(self, op: str, ms: float, status: int) -> None:
+    def add(self, op: str, ms: float, status: int, second: int = 0) -> None:
         self.latencies.append(ms)
+        self.seconds.setdefault(second, []).append(ms)
         self.per_op.setdefault(op, []).append(ms)
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
     def result(self, elapsed: float) -> dict[str, Any]:
         return {"rps": len(self.latencies) / elapsed, "latencies": self.latencies, "per_op": self.per_op,
-                "statuses": self.statuses}
+                "statuses": self.statuses, "seconds": self.seconds}
 
 
 async def drive(port: int, make: Any, seconds: float, connections: int) -> dict[str, Any]:
@@ -176,7 +179,7 @@ async def paced(port: int, make: Any, seconds: float, rate: float, connections: 
         finally:
             free.put_nowait((reader, writer))
         ms = (time.perf_counter() - due) * 1000
-        tally.add(op, ms, status)
+        tally.add(op, ms, status, int(due - started))
 
     running: set[asyncio.Task[None]] = set()
     started = time.perf_counter()
@@ -204,6 +207,16 @@ def report(title: str, run: dict[str, Any], targets: str) -> None:
     print(f"  latency    p50 {pct(lat, 0.5):6.1f} ms   p99 {pct(lat, 0.99):6.1f} ms   "
           f"mean {statistics.fmean(lat):.1f} ms")
     print(f"  statuses   {dict(sorted(run['statuses'].items()))}   errors {errors or 'none'}")
+    if "cpu" in run:
+        # One process runs the requests on one thread: near 1.0, it is the bottleneck.
+        print(f"  server CPU {run['cpu']:.2f} cores (mean over the run)")
+    seconds = run.get("seconds", {})
+    if len(seconds) > 1:
+        # Whether a p99 miss is a few bursts of queueing or the whole run.
+        over = sorted(k for k, values in seconds.items() if pct(values, 0.99) > 50)
+        worst = max(seconds, key=lambda k: pct(seconds[k], 0.99))
+        print(f"  seconds with p99 > 50 ms: {len(over)} of {len(seconds)}{' ' + str(over) if over else ''}; "
+              f"worst second {worst}: p99 {pct(seconds[worst], 0.99):.1f} ms")
     for op, values in sorted(run["per_op"].items()):
         print(f"    {op:20s} n={len(values):7d}  p50 {pct(values, 0.5):6.1f} ms  p99 {pct(values, 0.99):6.1f} ms")
 
@@ -275,7 +288,9 @@ def _one_run(args: Any, load: Any, floors: bool = False) -> dict[str, Any]:
             # A short warm-up: imports, caches and the thread pool, out of the figures.
             asyncio.run(drive(live.port, work.next, 2.0, args.connections))
             out["rss_start"] = _tree_rss_kb(live.proc.pid)
+            cpu_start, started = _tree_cpu_s(live.proc.pid), time.perf_counter()
             out["run"] = asyncio.run(load(live.port, work))
+            out["run"]["cpu"] = (_tree_cpu_s(live.proc.pid) - cpu_start) / (time.perf_counter() - started)
             out["rss_end"] = _tree_rss_kb(live.proc.pid)
             out["rss_parts"] = " + ".join(_rss_parts(pid) for pid in _tree(live.proc.pid))
             out["db_mb"] = sum(f.stat().st_size for f in Path(tmp).glob("load.db*")) / 2**20
@@ -322,6 +337,16 @@ def _tree_rss_kb(pid: int) -> int:
         with contextlib.suppress(OSError, RuntimeError):  # gone meanwhile
             total += rss_kb(member)
     return total
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) the process and its descendants have used, from /proc."""
+    total = 0
+    for member in _tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):  # gone meanwhile
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (proc(5): fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_parts(pid: int) -> str:
