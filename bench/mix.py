@@ -16,22 +16,12 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from inprocess import in_process
+from load import WORDS, Workload
 
-from load import WORDS, Workload  # noqa: E402
-
-from opencases import api  # noqa: E402
-from opencases.config import Settings  # noqa: E402
-from opencases.server.pipeline import Pipeline  # noqa: E402
-from opencases.services.context import RequestContext  # noqa: E402
-from opencases.store.store import Store  # noqa: E402
-
-ACCOUNT = "123456789012"
+from opencases import api
 
 
 def split_request(raw: bytes) -> tuple[str, str, dict[str, str], bytes]:
@@ -49,15 +39,7 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=500, help="cases seeded before the run")
     args = ap.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/mix.db"
-        settings = Settings(database_url=url)
-        store = Store(url)
-        pipeline = Pipeline(store, settings)
-
-        def ctx() -> RequestContext:
-            return RequestContext(store=store, settings=settings, account=ACCOUNT, region="us-east-1")
-
+    with in_process("mix") as (_store, pipeline, ctx):
         domain = api.invoke(ctx(), "CreateDomain", {"name": "mix"})["domainId"]
         text = api.invoke(ctx(), "CreateField", {"domainId": domain, "name": "Notes", "type": "Text"})["fieldId"]
         number = api.invoke(ctx(), "CreateField", {"domainId": domain, "name": "Score", "type": "Number"})["fieldId"]
@@ -79,7 +61,6 @@ def main() -> None:
             costs.setdefault(op, []).append((time.process_time_ns() - started) / 1000)
             if response.status != 200:
                 raise SystemExit(f"{op}: {response.status} {response.body!r}")
-        store.close()
 
     print(f"{args.requests} requests of bench/load.py's mix in process, {args.cases} seeded cases; "
           "CPU microseconds per request")

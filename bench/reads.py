@@ -16,18 +16,14 @@ import cProfile
 import json
 import pstats
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
-from opencases import api
-from opencases.config import Settings
-from opencases.server.pipeline import Pipeline
-from opencases.services.context import RequestContext
-from opencases.store.store import Store
+from inprocess import ACCOUNT, in_process
 
-ACCOUNT = "123456789012"
+from opencases import api
+
 AUTH = (
     f"AWS4-HMAC-SHA256 Credential={ACCOUNT}/20260101/us-east-1/cases/aws4_request, "
     "SignedHeaders=host;x-amz-date, Signature=0"
@@ -53,15 +49,7 @@ def main() -> None:
     ap.add_argument("--profile", metavar="OPERATION")
     args = ap.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/reads.db"
-        settings = Settings(database_url=url)
-        store = Store(url)
-        pipeline = Pipeline(store, settings)
-
-        def ctx() -> RequestContext:
-            return RequestContext(store=store, settings=settings, account=ACCOUNT, region="us-east-1")
-
+    with in_process("reads") as (_store, pipeline, ctx):
         domain = api.invoke(ctx(), "CreateDomain", {"name": "bench"})["domainId"]
         number = api.invoke(ctx(), "CreateField", {"domainId": domain, "name": "Score", "type": "Number"})["fieldId"]
         texts = [
@@ -114,7 +102,6 @@ def main() -> None:
             handle = per_call(over_pipeline(operation), args.calls, args.rounds)
             invoke = per_call(over_invoke(operation), args.calls, args.rounds)
             print(f"  {operation:20s} Pipeline.handle {handle * 1e6:7.1f} us   api.invoke {invoke * 1e6:7.1f} us")
-        store.close()
 
 
 if __name__ == "__main__":

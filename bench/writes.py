@@ -17,17 +17,13 @@ import cProfile
 import itertools
 import pstats
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
-from opencases import api
-from opencases.config import Settings
-from opencases.services.context import RequestContext
-from opencases.store.store import Store
+from inprocess import in_process
 
-ACCOUNT = "123456789012"
+from opencases import api
 
 
 def per_call(fn: Callable[[], Any], calls: int, rounds: int) -> float:
@@ -50,14 +46,7 @@ def main() -> None:
     ap.add_argument("--profile", metavar="OPERATION")
     args = ap.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/writes.db"
-        settings = Settings(database_url=url)
-        store = Store(url)
-
-        def ctx() -> RequestContext:
-            return RequestContext(store=store, settings=settings, account=ACCOUNT, region="us-east-1")
-
+    with in_process("writes") as (_store, _pipeline, ctx):
         domain = api.invoke(ctx(), "CreateDomain", {"name": "bench"})["domainId"]
         number = api.invoke(ctx(), "CreateField", {"domainId": domain, "name": "Score", "type": "Number"})["fieldId"]
         texts = [
@@ -109,7 +98,6 @@ def main() -> None:
         print(f"{args.rounds} rounds of {args.calls} calls; median per call (events {'on' if args.events else 'off'})")
         for operation, call in writes.items():
             print(f"  {operation:20s} api.invoke {per_call(call, args.calls, args.rounds) * 1e6:7.1f} us")
-        store.close()
 
 
 if __name__ == "__main__":
