@@ -7,8 +7,9 @@ connectcases requests (an Authorization header whose 12-digit access key fixes t
 CreateRelatedItem). Two runs of the mix, each on a freshly seeded server: a closed loop (each
 connection sends its next request on a reply: the most the server serves) and an open loop
 (requests offered on a fixed schedule of --rate per second: the latency at that throughput).
-Prints requests/s, p50 and p99 latency and errors of each, and the server's RSS (all its
-processes) at start and end; then GetCase alone against `/_opencases/noop` (the floor of
+Prints requests/s, p50 and p99 latency and errors of each, the server's CPU over the run (all
+its processes), the open loop's seconds whose p99 passed 50 ms, and the server's RSS at start and
+end; then GetCase alone against `/_opencases/noop` (the floor of
 bench/wire.py).
 
     .venv/bin/python bench/load.py [--seconds 60] [--connections 32] [--rate 1000] [--cases 500] [--workers 1]
@@ -208,7 +209,7 @@ def report(title: str, run: dict[str, Any], targets: str) -> None:
           f"mean {statistics.fmean(lat):.1f} ms")
     print(f"  statuses   {dict(sorted(run['statuses'].items()))}   errors {errors or 'none'}")
     if "cpu" in run:
-        # One process runs the requests on one thread: near 1.0, it is the bottleneck.
+        # With one worker every request runs on one thread: near 1.0 core, that thread is the bottleneck.
         print(f"  server CPU {run['cpu']:.2f} cores (mean over the run)")
     seconds = run.get("seconds", {})
     if len(seconds) > 1:
