@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from opencases.store.checkpointer import Checkpointer
+from opencases.store.config_cache import ConfigCache
 from opencases.store.search import word_prefixes
 
 
@@ -153,6 +154,8 @@ class Database:
         self._writer_pragmas_done = 0
         # Whether no other process writes to this SQLite file (writer_idle).
         self.sole_writer = False
+        # Domains' rows and fields for read transactions (store.py, config_cache.py).
+        self.config_cache = ConfigCache()
 
     @property
     def is_sqlite(self) -> bool:

@@ -174,6 +174,16 @@ case_counts = Table(
     Column("n", BigInteger, nullable=False),
 )
 
+# A number per domain that triggers on `domains` and `fields` raise in the transaction of any
+# change to their rows (migration 0007): a process may keep a domain's row and fields while
+# the number it read with them is the database's (store.py ConfigCache).
+config_generations = Table(
+    "config_generations",
+    metadata,
+    Column("domain_id", String(ID), primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+)
+
 def value_index(column: str) -> str:
     """The name of case_values' index on (domain_id, field_id, `column`, case_id)."""
     return f"ix_case_values_{column[0]}"

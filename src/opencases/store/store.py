@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 
 from opencases.store import migrate
+from opencases.store import schema as s
 from opencases.store.admin_repo import AdminRepo
 from opencases.store.bulk_repo import BulkRepo
 from opencases.store.case_repo import CaseRepo
+from opencases.store.config_cache import ConfigEntry
 from opencases.store.config_repo import ConfigRepo
 from opencases.store.db import Database, begin_sqlite_read
 from opencases.store.outbox_repo import OutboxRepo
+from opencases.store.prepared import Prepared, unique
 from opencases.store.related_repo import RelatedRepo
 from opencases.store.search_repo import SearchRepo
+
+_GENERATION = Prepared(
+    select(s.config_generations.c.generation).where(s.config_generations.c.domain_id == bindparam("domain_id"))
+)
 
 
 class Tx(ConfigRepo, CaseRepo, BulkRepo, RelatedRepo, SearchRepo, AdminRepo, OutboxRepo):
@@ -48,6 +55,7 @@ class _ReadTx(Tx):
         self._engine = engine
         self._pooled = pooled
         self._keeper = keeper  # who closes `pooled`: Database.reader() tells
+        self._configs: dict[str, ConfigEntry | None] = {}  # _config's, for this transaction
 
     def __getattr__(self, name: str) -> Any:
         # Only reached while `conn` is not yet an instance attribute.
@@ -58,6 +66,45 @@ class _ReadTx(Tx):
         conn = self._engine.connect() if single else Connection(self._engine, connection=self._pooled)
         self.conn = conn
         return conn
+
+    # -- the domain's row and fields, from the process's ConfigCache (config_cache.py) -------
+    def get_domain(self, domain_id: str) -> dict[str, Any] | None:
+        entry = self._config(domain_id)
+        if entry is None:
+            return ConfigRepo.get_domain(self, domain_id)
+        return None if entry.domain is None else dict(entry.domain)
+
+    def all_fields(self, domain_id: str) -> list[dict[str, Any]]:
+        entry = self._config(domain_id)
+        if entry is None:
+            return ConfigRepo.all_fields(self, domain_id)
+        return [dict(row) for row in entry.fields]
+
+    def get_fields(self, domain_id: str, field_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        entry = self._config(domain_id)
+        if entry is None:
+            return ConfigRepo.get_fields(self, domain_id, field_ids)
+        return {f: dict(entry.by_id[f]) for f in unique(field_ids) if f in entry.by_id}
+
+    def _config(self, domain_id: str) -> ConfigEntry | None:
+        """The cached entry this snapshot's generation of the domain allows (read again on a
+        miss); None where there is no generation (a domain never created)."""
+        memo = self._configs
+        if domain_id in memo:
+            return memo[domain_id]
+        found = _GENERATION.first(self, {"domain_id": domain_id})
+        entry = None
+        if found is not None:
+            generation = int(found["generation"])
+            cache = self._db.config_cache
+            entry = cache.peek(domain_id)
+            if entry is None or entry.generation != generation:
+                entry = ConfigEntry.of(
+                    generation, ConfigRepo.get_domain(self, domain_id), ConfigRepo.all_fields(self, domain_id)
+                )
+                cache.put(domain_id, entry)
+        memo[domain_id] = entry
+        return entry
 
     def _release(self) -> None:
         if self._keeper == "reader":
