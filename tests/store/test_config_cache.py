@@ -25,11 +25,12 @@ def _ctx(store: Store) -> RequestContext:
     return RequestContext(store=store, settings=Settings(), account=ACCOUNT)
 
 
-@pytest.fixture(autouse=True)
-def _no_domains_left(database_url: str) -> Iterator[None]:
-    yield
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A Store on the session's database; the module's domains are deleted afterwards."""
     store = Store(database_url)
     try:
+        yield store
         for domain in api.invoke(_ctx(store), "ListDomains", {}).get("domains", []):
             api.invoke(_ctx(store), "DeleteDomain", {"domainId": domain["domainId"]})
     finally:
@@ -41,9 +42,9 @@ def _names(store: Store, domain_id: str) -> dict[str, str]:
         return {f["field_id"]: f["name"] for f in tx.all_fields(domain_id)}
 
 
-def test_changes_made_through_another_store_are_read(database_url: str) -> None:
+def test_changes_made_through_another_store_are_read(store: Store, database_url: str) -> None:
     # Two Stores on one database stand for two server processes (or a server and an import).
-    reader, writer = Store(database_url), Store(database_url)
+    reader, writer = store, Store(database_url)
     try:
         domain_id = api.invoke(_ctx(writer), "CreateDomain", {"name": "cached-a"})["domainId"]
         before = _names(reader, domain_id)  # cached from here on
@@ -66,7 +67,6 @@ def test_changes_made_through_another_store_are_read(database_url: str) -> None:
             )
             assert tx.conn.execute(generation).scalar_one() > 1
     finally:
-        reader.close()
         writer.close()
 
 
@@ -86,56 +86,44 @@ class _Counting:
         return self.prepared.first(tx, params)
 
 
-def test_a_cached_domain_is_not_read_again(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = Store(database_url)
-    try:
-        domain_id = api.invoke(_ctx(store), "CreateDomain", {"name": "cached-b"})["domainId"]
-        fields, domain = _Counting(config_repo._ALL_FIELDS), _Counting(config_repo._GET_DOMAIN)
-        monkeypatch.setattr(config_repo, "_ALL_FIELDS", fields)
-        monkeypatch.setattr(config_repo, "_GET_DOMAIN", domain)
-        for _ in range(3):
-            with store.read() as tx:
-                assert tx.get_domain(domain_id) is not None
-                assert len(tx.all_fields(domain_id)) > 10  # the system fields
-                assert "title" in tx.get_fields(domain_id, ["title", "nope"])
-        assert (fields.runs, domain.runs) == (1, 1)
-        api.invoke(_ctx(store), "CreateField", {"domainId": domain_id, "name": "Mood", "type": "Text"})
-        runs = fields.runs, domain.runs  # the write's own reads do not go through the cache
-        for _ in range(3):
-            with store.read() as tx:
-                assert "Mood" in [f["name"] for f in tx.all_fields(domain_id)]
-                assert tx.get_domain(domain_id) is not None
-        assert (fields.runs, domain.runs) == (runs[0] + 1, runs[1] + 1)  # read again once
-    finally:
-        store.close()
-
-
-def test_a_rolled_back_write_leaves_nothing_cached(database_url: str) -> None:
-    store = Store(database_url)
-    try:
-        domain_id = api.invoke(_ctx(store), "CreateDomain", {"name": "cached-c"})["domainId"]
-        before = _names(store, domain_id)
-        row = {"domain_id": domain_id, "field_id": "f-rolled-back", "name": "Ghost", "type": "Text",
-               "namespace": "Custom", "deleted": False, "created_ms": 1, "modified_ms": 1, "position": 999}
-        with pytest.raises(RuntimeError), store.write() as tx:
-            tx.insert_field(row)
-            assert "f-rolled-back" in {f["field_id"] for f in tx.all_fields(domain_id)}
-            raise RuntimeError("roll back")
-        assert _names(store, domain_id) == before
-    finally:
-        store.close()
-
-
-def test_callers_get_copies(database_url: str) -> None:
-    store = Store(database_url)
-    try:
-        domain_id = api.invoke(_ctx(store), "CreateDomain", {"name": "cached-d"})["domainId"]
+def test_a_cached_domain_is_not_read_again(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    domain_id = api.invoke(_ctx(store), "CreateDomain", {"name": "cached-b"})["domainId"]
+    fields, domain = _Counting(config_repo._ALL_FIELDS), _Counting(config_repo._GET_DOMAIN)
+    monkeypatch.setattr(config_repo, "_ALL_FIELDS", fields)
+    monkeypatch.setattr(config_repo, "_GET_DOMAIN", domain)
+    for _ in range(3):
         with store.read() as tx:
-            tx.get_domain(domain_id)["name"] = "changed"  # type: ignore[index]
-            tx.all_fields(domain_id)[0]["name"] = "changed"
-            tx.get_fields(domain_id, ["title"])["title"]["name"] = "changed"
+            assert tx.get_domain(domain_id) is not None
+            assert len(tx.all_fields(domain_id)) > 10  # the system fields
+            assert "title" in tx.get_fields(domain_id, ["title", "nope"])
+    assert (fields.runs, domain.runs) == (1, 1)
+    api.invoke(_ctx(store), "CreateField", {"domainId": domain_id, "name": "Mood", "type": "Text"})
+    runs = fields.runs, domain.runs  # the write's own reads do not go through the cache
+    for _ in range(3):
         with store.read() as tx:
-            assert tx.get_domain(domain_id)["name"] == "cached-d"  # type: ignore[index]
-            assert "changed" not in [f["name"] for f in tx.all_fields(domain_id)]
-    finally:
-        store.close()
+            assert "Mood" in [f["name"] for f in tx.all_fields(domain_id)]
+            assert tx.get_domain(domain_id) is not None
+    assert (fields.runs, domain.runs) == (runs[0] + 1, runs[1] + 1)  # read again once
+
+
+def test_a_rolled_back_write_leaves_nothing_cached(store: Store) -> None:
+    domain_id = api.invoke(_ctx(store), "CreateDomain", {"name": "cached-c"})["domainId"]
+    before = _names(store, domain_id)
+    row = {"domain_id": domain_id, "field_id": "f-rolled-back", "name": "Ghost", "type": "Text",
+           "namespace": "Custom", "deleted": False, "created_ms": 1, "modified_ms": 1, "position": 999}
+    with pytest.raises(RuntimeError), store.write() as tx:
+        tx.insert_field(row)
+        assert "f-rolled-back" in {f["field_id"] for f in tx.all_fields(domain_id)}
+        raise RuntimeError("roll back")
+    assert _names(store, domain_id) == before
+
+
+def test_callers_get_copies(store: Store) -> None:
+    domain_id = api.invoke(_ctx(store), "CreateDomain", {"name": "cached-d"})["domainId"]
+    with store.read() as tx:
+        tx.get_domain(domain_id)["name"] = "changed"  # type: ignore[index]
+        tx.all_fields(domain_id)[0]["name"] = "changed"
+        tx.get_fields(domain_id, ["title"])["title"]["name"] = "changed"
+    with store.read() as tx:
+        assert tx.get_domain(domain_id)["name"] == "cached-d"  # type: ignore[index]
+        assert "changed" not in [f["name"] for f in tx.all_fields(domain_id)]
