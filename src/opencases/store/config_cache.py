@@ -1,14 +1,16 @@
 """A domain's row and fields kept per process, valid while its configuration generation is.
 
-Most requests read their domain's row and all its fields (a search's filters and sorts, a
-case write's validation): ~20 rows, 55 us of the ~450 us a request of bench/load.py's mix
-costs. Triggers raise the domain's number in `config_generations` in the transaction of any
-change to those rows (migration 0007), so a read transaction that finds the number an entry
-was read under has, in its own snapshot, exactly the entry's rows: one primary-key lookup
-instead of two queries, whoever changed the configuration (another server process, import).
+Reads of a domain's cases start from its row and fields (a search reads all ~20 fields for
+its filters and sorts: 55 us of the ~700 us it cost). Triggers raise the domain's number in
+`config_generations` in the transaction of any change to those rows (migration 0007), so a
+read transaction that finds the number an entry was read under has the entry's rows (the
+entry's rows were read after its number, so they are never older than it): one primary-key
+lookup instead of two queries, whoever changed the configuration (another server process,
+import).
 
 Only read transactions fill or use it (store.py `_ReadTx`): a write transaction may read
-its own uncommitted changes and then roll back. Callers get copies of the rows.
+its own uncommitted changes and then roll back, and case writes keep their own reads. Callers
+get copies of the rows.
 """
 
 from __future__ import annotations
