@@ -225,9 +225,9 @@ class Generator:
             if rng.random() < 0.3:
                 path += "/" + quote("\ud800", safe="", errors="surrogatepass")
         elif kind == "bad_utf8":
-            text = json.dumps(body or {"name": "x"}).encode()
-            cut = text.rfind(b'"') if b'"' in text else 1
-            raw = text[:cut] + rng.choice(BAD_UTF8) + text[cut:]
+            encoded = json.dumps(body or {"name": "x"}).encode()
+            cut = encoded.rfind(b'"') if b'"' in encoded else 1
+            raw = encoded[:cut] + rng.choice(BAD_UTF8) + encoded[cut:]
         elif kind == "bad_json":
             raw = rng.choice(BAD_JSON)
         elif kind == "path_trick":
