@@ -18,9 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from opencases.store.shapes import Bounded
-
-# Domains kept per process: a deployment usually has one (one Connect instance).
+# Domains kept per process (Database.config_cache): a deployment usually has one (one Connect
+# instance).
 MAX_DOMAINS = 256
 
 
@@ -34,10 +33,3 @@ class ConfigEntry:
     @staticmethod
     def of(generation: int, domain: dict[str, Any] | None, fields: list[dict[str, Any]]) -> ConfigEntry:
         return ConfigEntry(generation, domain, fields, {f["field_id"]: f for f in fields})
-
-
-class ConfigCache(Bounded):
-    """domain id -> ConfigEntry."""
-
-    def __init__(self, size: int = MAX_DOMAINS) -> None:
-        super().__init__(size)

@@ -67,6 +67,9 @@ _GET_CONFIGS = {
     )
     for kind, (t, col) in CONFIG_TABLES.items()
 }
+_CONFIG_GENERATION = Prepared(
+    select(s.config_generations.c.generation).where(s.config_generations.c.domain_id == bindparam("domain_id"))
+)
 _ALL_FIELDS = Prepared(
     select(s.fields).where(s.fields.c.domain_id == bindparam("domain_id")).order_by(s.fields.c.position)
 )
@@ -128,6 +131,11 @@ class ConfigRepo:
 
     def all_fields(self, domain_id: str) -> list[dict[str, Any]]:
         return _ALL_FIELDS.rows(self, {"domain_id": domain_id})
+
+    def config_generation(self, domain_id: str) -> int | None:
+        """The domain's configuration generation (migration 0007); None if it never existed."""
+        found = _CONFIG_GENERATION.first(self, {"domain_id": domain_id})
+        return None if found is None else int(found["generation"])
 
     def list_fields(self, domain_id: str, after: int | None, limit: int) -> list[dict[str, Any]]:
         t = s.fields

@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
+from opencases.store.bounded import Bounded
 from opencases.store.checkpointer import Checkpointer
-from opencases.store.config_cache import ConfigCache
+from opencases.store.config_cache import MAX_DOMAINS
 from opencases.store.search import word_prefixes
 
 
@@ -154,8 +155,8 @@ class Database:
         self._writer_pragmas_done = 0
         # Whether no other process writes to this SQLite file (writer_idle).
         self.sole_writer = False
-        # Domains' rows and fields for read transactions (store.py, config_cache.py).
-        self.config_cache = ConfigCache()
+        # Domain id -> ConfigEntry, for read transactions (store.py, config_cache.py).
+        self.config_cache = Bounded(MAX_DOMAINS)
 
     @property
     def is_sqlite(self) -> bool:

@@ -176,7 +176,7 @@ case_counts = Table(
 
 # A number per domain that triggers on `domains` and `fields` raise in the transaction of any
 # change to their rows (migration 0007): a process may keep a domain's row and fields while
-# the number it read with them is the database's (store.py ConfigCache).
+# the number it read with them is the database's (config_cache.py).
 config_generations = Table(
     "config_generations",
     metadata,

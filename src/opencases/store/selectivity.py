@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from opencases.store.shapes import Bounded
+from opencases.store.bounded import Bounded
 
 MAX_SIZES = 1024
 MAX_AGE_S = 60.0

@@ -10,9 +10,10 @@ the same few searches. A shape seen before runs as a `Prepared`, compiled once.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
+
+from opencases.store.bounded import Bounded
 
 # Shapes kept per process; the oldest built is dropped first. One costs ~50 KiB (the Core
 # statement and its compiled SQL) and a search uses two to four: bench/load.py's mix uses ~40.
@@ -24,29 +25,6 @@ def frozen(node: Any) -> Any:
     if isinstance(node, (list, tuple)):
         return tuple(frozen(n) for n in node)
     return node
-
-
-class Bounded:
-    """A process-wide map of at most `size` entries; the oldest put is dropped first. Reads
-    take no lock (a dict lookup is atomic); puts do, so two threads cannot both evict."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._kept: dict[Any, Any] = {}
-        self._lock = threading.Lock()
-
-    def peek(self, key: Any) -> Any:
-        return self._kept.get(key)
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._kept.pop(key, None)
-            if len(self._kept) >= self._size:
-                del self._kept[next(iter(self._kept))]
-            self._kept[key] = value
-
-    def __len__(self) -> int:
-        return len(self._kept)
 
 
 class Shapes(Bounded):

@@ -6,12 +6,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 
 from opencases.store import migrate
-from opencases.store import schema as s
 from opencases.store.admin_repo import AdminRepo
 from opencases.store.bulk_repo import BulkRepo
 from opencases.store.case_repo import CaseRepo
@@ -19,13 +18,9 @@ from opencases.store.config_cache import ConfigEntry
 from opencases.store.config_repo import ConfigRepo
 from opencases.store.db import Database, begin_sqlite_read
 from opencases.store.outbox_repo import OutboxRepo
-from opencases.store.prepared import Prepared, unique
+from opencases.store.prepared import unique
 from opencases.store.related_repo import RelatedRepo
 from opencases.store.search_repo import SearchRepo
-
-_GENERATION = Prepared(
-    select(s.config_generations.c.generation).where(s.config_generations.c.domain_id == bindparam("domain_id"))
-)
 
 
 class Tx(ConfigRepo, CaseRepo, BulkRepo, RelatedRepo, SearchRepo, AdminRepo, OutboxRepo):
@@ -67,7 +62,7 @@ class _ReadTx(Tx):
         self.conn = conn
         return conn
 
-    # -- the domain's row and fields, from the process's ConfigCache (config_cache.py) -------
+    # -- the domain's row and fields, from the process's cache (config_cache.py) --------------
     def get_domain(self, domain_id: str) -> dict[str, Any] | None:
         entry = self._config(domain_id)
         if entry is None:
@@ -92,10 +87,9 @@ class _ReadTx(Tx):
         memo = self._configs
         if domain_id in memo:
             return memo[domain_id]
-        found = _GENERATION.first(self, {"domain_id": domain_id})
+        generation = self.config_generation(domain_id)
         entry = None
-        if found is not None:
-            generation = int(found["generation"])
+        if generation is not None:
             cache = self._db.config_cache
             entry = cache.peek(domain_id)
             if entry is None or entry.generation != generation:
