@@ -25,7 +25,7 @@ import orjson
 from botocore.model import OperationModel
 
 from opencases.errors import ServiceError
-from opencases.wire.model import Member, Plan, error_shape_names, plan_for, service_model
+from opencases.wire.model import Plan, error_shape_names, plan_for, service_model
 from opencases.wire.parser import parse_timestamp
 
 JSON = "application/json"
@@ -91,7 +91,7 @@ def _build(plan: Plan, staged: dict[str, Writer | None]) -> Writer | None:
 
 def _structure_writer(plan: Plan, staged: dict[str, Writer | None]) -> Writer:
     # uri/querystring/statusCode bindings never occur in outputs, and headers are bound only
-    # at the top (_members): body members only.
+    # at the top (_top): body members only.
     members = [m for m in plan.members if m.location is None]
     if all(m.plan.plain and m.name == m.wire for m in members):
         # A flat structure (such as a FieldValueUnion): the value's few keys, filtered.
@@ -134,22 +134,16 @@ def _blob(value: Any) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _members(members: tuple[Member, ...], value: Any, headers: dict[str, str]) -> dict[str, Any]:
-    """The top structure of a response or error: its body members, and its header members
-    into `headers`."""
-    if not isinstance(value, dict):
-        raise TypeError(f"expected a dict for a structure, got {type(value).__name__}")
-    out: dict[str, Any] = {}
-    for member in members:
-        item = value.get(member.name)
-        if item is None:
-            continue
-        if member.location is None:
-            write = _writer(member.plan)
-            out[member.wire] = item if write is None else write(item)
-        elif member.location == "header":
-            headers[member.wire] = _header_value(member.plan, item)
-    return out
+def _top(plan: Plan, value: Any, headers: dict[str, str]) -> dict[str, Any]:
+    """The top structure of a response or error: its body by the shape's writer, and its
+    header members into `headers`."""
+    write = _writer(plan)
+    assert write is not None  # a structure is never plain
+    body: dict[str, Any] = write(value)
+    for member in plan.members:
+        if member.location == "header" and value.get(member.name) is not None:
+            headers[member.wire] = _header_value(member.plan, value[member.name])
+    return body
 
 
 def _header_value(plan: Plan, value: Any) -> str:
@@ -183,7 +177,7 @@ def serialize_response(op: OperationModel, result: dict[str, Any] | None) -> tup
     status = int(op.http.get("responseCode", 200))
     headers = {"Content-Type": JSON}
     shape = op.output_shape
-    body = _members(plan_for(shape).members, result or {}, headers) if shape is not None else {}
+    body = _top(plan_for(shape), result or {}, headers) if shape is not None else {}
     return status, headers, _dump(body)
 
 
@@ -194,7 +188,7 @@ def serialize_error(err: ServiceError) -> tuple[int, dict[str, str], bytes]:
     if err.code in error_shape_names():
         shape = service_model().shape_for(err.code)
         status = int(shape.metadata["error"]["httpStatusCode"])
-        body = _members(plan_for(err.code).members, values, headers)
+        body = _top(plan_for(err.code), values, headers)
     else:
         # Not a model shape (ProtocolError): its own status, and its members as they are.
         status = err.status
