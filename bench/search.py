@@ -31,7 +31,7 @@ from opencases import api  # noqa: E402
 from opencases.config import Settings  # noqa: E402
 from opencases.services.context import RequestContext  # noqa: E402
 from opencases.store.store import Store  # noqa: E402
-from opencases.transfer import import_cases  # noqa: E402
+from opencases.transfer import DEFAULT_BATCH, import_cases  # noqa: E402
 
 WORDS = [
     "refund",
@@ -171,7 +171,8 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=100_000)
     ap.add_argument("--database-url", help="default: a fresh SQLite file; postgresql://... uses a private schema")
     ap.add_argument("--repeat", type=int, default=15)
-    ap.add_argument("--batch-size", type=int, default=1000)
+    ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
+    ap.add_argument("--cache-mib", type=int, help="the import writer's page cache (default: opencases import's)")
     ap.add_argument("--keep", action="store_true", help="keep the database and print its URL for --reuse")
     ap.add_argument("--reuse", metavar="URL", help="time the query mix on a database kept by --keep")
     args = ap.parse_args()
@@ -201,7 +202,7 @@ def main() -> None:
                 out.writelines(line + "\n" for line in lines(args.cases, ids, template, random.Random(1)))
             started = time.perf_counter()
             with jsonl.open() as source:
-                report = import_cases(ctx, d, source, batch_size=args.batch_size)
+                report = import_cases(ctx, d, source, batch_size=args.batch_size, cache_mib=args.cache_mib)
             import_s = time.perf_counter() - started
             jsonl.unlink()
             assert report.cases == args.cases, report.errors[:3]

@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="create cases from a JSON-lines file (the export format)")
     imp.add_argument("file", help="JSON lines, one case per line")
     imp.add_argument("--domain", required=True, help="the domain id to import into")
-    imp.add_argument("--batch-size", type=int, default=500, help="cases per transaction (default 500)")
+    imp.add_argument("--batch-size", type=_positive, help="cases per transaction (default 10000)")
+    imp.add_argument(
+        "--cache-mib", type=_positive, help="SQLite: the writer's page cache (default: memory/8, at most 1024)"
+    )
     _add_database(imp)
 
     exp = sub.add_parser("export", help="write a domain's cases and related items as JSON lines")
@@ -263,14 +266,21 @@ def _domain_context(settings: Settings, domain_id: str) -> Any:
     )
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     import time
 
-    from opencases.transfer import import_file
+    from opencases.transfer import DEFAULT_BATCH, import_file
 
     ctx = _domain_context(settings, args.domain)
     started = time.perf_counter()
-    report = import_file(ctx, args.domain, args.file, args.batch_size)
+    report = import_file(ctx, args.domain, args.file, args.batch_size or DEFAULT_BATCH, args.cache_mib)
     elapsed = time.perf_counter() - started
     ctx.store.close()
     for line in report.errors[:50]:
