@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -234,7 +235,9 @@ def main() -> None:
             size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
         print(f"database: {store.dialect}, {args.cases} cases, {int(size or 0) / 1e6:.0f} MB")
         if import_s:
-            print(f"import: {args.cases / import_s:.0f} cases/s ({import_s:.1f} s)")
+            # ru_maxrss is in KiB on Linux: the process's peak, which the import sets.
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"import: {args.cases / import_s:.0f} cases/s ({import_s:.1f} s), peak RSS {peak:.0f} MB")
         # first: the query's first run in this process, before the sizes of its conditions
         # are known (store/selectivity.py) and its statements built (store/shapes.py).
         print(f"{'query':28} {'p50 ms':>8} {'p95 ms':>8} {'first ms':>9} {'matches':>9} {'count p50':>10}")
