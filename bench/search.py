@@ -173,7 +173,6 @@ def main() -> None:
     ap.add_argument("--database-url", help="default: a fresh SQLite file; postgresql://... uses a private schema")
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
-    ap.add_argument("--cache-mib", type=int, help="the import writer's page cache (default: opencases import's)")
     ap.add_argument("--keep", action="store_true", help="keep the database and print its URL for --reuse")
     ap.add_argument("--reuse", metavar="URL", help="time the query mix on a database kept by --keep")
     args = ap.parse_args()
@@ -203,7 +202,7 @@ def main() -> None:
                 out.writelines(line + "\n" for line in lines(args.cases, ids, template, random.Random(1)))
             started = time.perf_counter()
             with jsonl.open() as source:
-                report = import_cases(ctx, d, source, batch_size=args.batch_size, cache_mib=args.cache_mib)
+                report = import_cases(ctx, d, source, batch_size=args.batch_size)
             import_s = time.perf_counter() - started
             jsonl.unlink()
             assert report.cases == args.cases, report.errors[:3]

@@ -10,7 +10,6 @@ sequence on both sides.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import json
 import secrets
@@ -251,29 +250,3 @@ def test_import_into_a_domain_with_an_event_stream(ctx: RequestContext) -> None:
     with ctx.store.read() as tx:
         outbox = tx.conn.execute(select(s.outbox.c.payload).where(s.outbox.c.domain_id == domain)).all()
     assert len(outbox) == 3
-
-
-def test_the_cyclic_collector_is_off_during_an_import_only(
-    ctx: RequestContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    domain, ids = _configure(ctx, "collected")
-    seen = []
-    original = transfer._write
-
-    def write(ctx: RequestContext, inserts: Any) -> None:
-        seen.append(gc.isenabled())
-        original(ctx, inserts)
-
-    monkeypatch.setattr(transfer, "_write", write)
-    lines = [json.dumps(_bind(r, ids)) for r in _records()[:3]]
-    assert gc.isenabled()
-    assert import_cases(ctx, domain, lines, batch_size=2).cases == 3
-    assert seen == [False, False] and gc.isenabled()
-
-    def failing(ctx: RequestContext, inserts: Any) -> None:
-        raise RuntimeError("disk gone")
-
-    monkeypatch.setattr(transfer, "_write", failing)
-    with pytest.raises(RuntimeError):
-        import_cases(ctx, domain, lines, batch_size=2)
-    assert gc.isenabled()

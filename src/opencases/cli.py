@@ -71,9 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", help="JSON lines, one case per line")
     imp.add_argument("--domain", required=True, help="the domain id to import into")
     imp.add_argument("--batch-size", type=_positive, help="cases per transaction (default 10000)")
-    imp.add_argument(
-        "--cache-mib", type=_positive, help="SQLite: the writer's page cache (default: memory/8, at most 1024)"
-    )
     _add_database(imp)
 
     exp = sub.add_parser("export", help="write a domain's cases and related items as JSON lines")
@@ -280,7 +277,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
     ctx = _domain_context(settings, args.domain)
     started = time.perf_counter()
-    report = import_file(ctx, args.domain, args.file, args.batch_size or DEFAULT_BATCH, args.cache_mib)
+    report = import_file(ctx, args.domain, args.file, args.batch_size or DEFAULT_BATCH)
     elapsed = time.perf_counter() - started
     ctx.store.close()
     for line in report.errors[:50]:

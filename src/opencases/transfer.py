@@ -12,13 +12,10 @@ same file are re-pointed at the new case ids.
 
 from __future__ import annotations
 
-import gc
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO, cast
 
@@ -386,37 +383,8 @@ def _run_in_writer(ctx: RequestContext, domain_id: str, batch: _Batch, taken: se
     return batch
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block. A batch in hand is millions of
-    live objects, each of which every full collection walked again: 9% of an import's CPU,
-    for rows that reference counting frees anyway (they hold no cycles)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def default_cache_mib() -> int:
-    """The import writer's page cache: an eighth of the machine's memory, at most 1 GiB. More
-    was slower: at 200,000 cases a cache of 4 GiB imported 2,119 cases/s, one of 512 MiB
-    2,576 (bench/search.py's cases, 10,000 a batch, one run each)."""
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        memory = 0
-    return max(64, min(1024, memory // 8 // 2**20))
-
-
 def import_cases(
-    ctx: RequestContext,
-    domain_id: str,
-    lines: Iterable[str],
-    batch_size: int = DEFAULT_BATCH,
-    cache_mib: int | None = None,
+    ctx: RequestContext, domain_id: str, lines: Iterable[str], batch_size: int = DEFAULT_BATCH
 ) -> ImportReport:
     """Import the cases of `lines` in transactions of `batch_size` cases.
 
@@ -424,7 +392,7 @@ def import_cases(
     without the GIL), the next one's cases run CreateCase's code on a read transaction of
     their own. A reference number taken meanwhile by another writer makes the write fail as
     a whole; that batch is then run again inside the write transaction, as are batches with
-    related items to add. `cache_mib`: the SQLite writer's page cache meanwhile (default_cache_mib).
+    related items to add.
     """
     report = ImportReport()
     with ctx.store.read() as tx:
@@ -452,11 +420,7 @@ def import_cases(
         return ok
 
     # Leaving the block waits for the write in flight, also when an exception ends the loop.
-    with (
-        ctx.store.db.bulk_loading(cache_mib or default_cache_mib()),
-        _no_cycle_collection(),
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="opencases-import") as writer,
-    ):
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="opencases-import") as writer:
         for read in _batches(lines, batch_size):
             built = _build(ctx, domain_id, read, taken)
             if not settle() and built is not None:
@@ -546,11 +510,9 @@ def export_cases(ctx: RequestContext, domain_id: str, out: TextIO, page: int = 5
             after = (cases[-1]["created_ms"], cases[-1]["case_id"])
 
 
-def import_file(
-    ctx: RequestContext, domain_id: str, path: str, batch_size: int = DEFAULT_BATCH, cache_mib: int | None = None
-) -> ImportReport:
+def import_file(ctx: RequestContext, domain_id: str, path: str, batch_size: int = DEFAULT_BATCH) -> ImportReport:
     try:
         with open(path, encoding="utf-8") as fh:
-            return import_cases(ctx, domain_id, fh, batch_size, cache_mib)
+            return import_cases(ctx, domain_id, fh, batch_size)
     except OSError as exc:
         raise ValidationException(f"cannot read {path}: {exc.strerror}") from exc

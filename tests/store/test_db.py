@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from opencases.store.db import READER_CACHE_KIB, WRITER_CACHE_KIB, Database, WriterBusy
+from opencases.store.db import Database, WriterBusy
 
 
 @pytest.fixture
@@ -141,34 +141,3 @@ def test_the_writer_and_kept_readers_are_hot_connections_and_commits_reach_liste
         assert memory.hot_engine is memory.engine and memory.engines == (memory.engine,)
     finally:
         memory.dispose()
-
-
-def _writer_pragmas(db: Database) -> tuple[int, int, int]:
-    with db.write() as conn:
-        dbapi_conn = conn.connection.dbapi_connection
-        assert dbapi_conn is not None
-        names = ("cache_size", "temp_store", "wal_autocheckpoint")
-        cache, temp, checkpoint = (int(dbapi_conn.execute(f"PRAGMA {p}").fetchone()[0]) for p in names)
-        return cache, temp, checkpoint
-
-
-@pytest.mark.parametrize("serving", [False, True])
-def test_bulk_loading_gives_the_writer_its_settings_for_the_block_only(db: Database, serving: bool) -> None:
-    if serving:
-        db.serving(one_process=True)
-    before = _writer_pragmas(db)
-    assert before == (-(WRITER_CACHE_KIB if serving else READER_CACHE_KIB), 0, 0 if serving else 1000)
-    with db.bulk_loading(cache_mib=200):
-        assert _writer_pragmas(db) == (-200 * 1024, 2, before[2])  # temp_store 2: MEMORY
-        with db.write() as conn:  # a multi-row insert's statement journal, now in memory
-            conn.execute(text("INSERT INTO t VALUES (1), (2)"))
-    assert _writer_pragmas(db) == before
-    assert rows(db) == 2
-
-
-def test_bulk_loading_settings_survive_a_new_writer_connection(db: Database) -> None:
-    with db.bulk_loading(cache_mib=100):
-        assert db._writer is not None
-        db._writer.invalidate()  # as after a lost connection: the next write opens another
-        assert _writer_pragmas(db)[:2] == (-100 * 1024, 2)
-    assert _writer_pragmas(db)[:2] == (-READER_CACHE_KIB, 0)

@@ -4,6 +4,7 @@ audit event, all in one transaction."""
 
 from __future__ import annotations
 
+import secrets
 import string
 from typing import Any
 
@@ -18,7 +19,7 @@ from opencases.services.case_input import (
 from opencases.services.case_values import datetime_value, is_empty, normalize, to_columns
 from opencases.services.cases import CLOSED, case_arn, text_body, user_value
 from opencases.services.common import not_found, require_domain
-from opencases.services.context import RequestContext, new_time_ordered_id, random_below
+from opencases.services.context import RequestContext, new_time_ordered_id
 from opencases.services.registry import operation
 from opencases.store.errors import UniqueViolation
 from opencases.store.store import Tx
@@ -30,8 +31,8 @@ REFERENCE_ATTEMPTS = 20
 
 
 def new_reference_number() -> str:
-    """Uniform over the 36**9 numbers, as nine random choices would be, from one draw."""
-    number = random_below(len(REFERENCE_ALPHABET) ** REFERENCE_LENGTH)
+    """Uniform over the 36**9 numbers, as nine secrets.choice() would be, from one draw."""
+    number = secrets.randbelow(len(REFERENCE_ALPHABET) ** REFERENCE_LENGTH)
     digits = []
     for _ in range(REFERENCE_LENGTH):
         number, digit = divmod(number, len(REFERENCE_ALPHABET))

@@ -21,19 +21,13 @@ def _now_ms() -> int:
 
 # Random UUIDs (version 4) from a generator of this process's own: uuid.uuid4() reads the
 # OS's entropy on every call, a system call that cost 5% of a server's time under load (three
-# ids a request). These ids name resources, requests and cases, and reference numbers are
-# drawn from it too: they are no secret.
+# ids a request). These ids name resources, requests and cases; they are no secret.
 _ids = random.Random()
 # A forked child would repeat its parent's ids (the module-level random reseeds itself on
 # fork; an instance of our own does not).
 os.register_at_fork(after_in_child=_ids.seed)
 _UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
 _UUID4_SET = (0x8000 << 48) | (0x4000 << 64)
-
-
-def random_below(n: int) -> int:
-    """A random integer in [0, n), from the same generator (reference numbers)."""
-    return _ids.randrange(n)
 
 
 def new_id() -> str:

@@ -149,12 +149,10 @@ class Database:
         self._checkpointer: Checkpointer | None = None
         # Called whenever the SQLite writer is given back, from the thread giving it back.
         self.on_writer_released: Callable[[], None] | None = None
-        # PRAGMA name -> value the writer's connection takes before its next write (serving(),
-        # bulk_loading()); the version of them it has taken.
-        self._writer_pragmas: dict[str, str] = {}
-        self._writer_pragmas_version = 0
+        # PRAGMAs the writer's connection runs before its next write (serving()), and how
+        # many of them it has run.
+        self._writer_pragmas: list[str] = []
         self._writer_pragmas_done = 0
-        self._serving = False
         # Whether no other process writes to this SQLite file (writer_idle).
         self.sole_writer = False
         # Domain id -> ConfigEntry, for read transactions (store.py, config_cache.py).
@@ -228,14 +226,13 @@ class Database:
                     # (taking one from the pool and giving it back cost as much as a small
                     # write's statements).
                     conn = self._writer = self.hot_engine.connect().execution_options(opencases_write=True)
-                    self._writer_pragmas_done = -1
-                if self._writer_pragmas_done != self._writer_pragmas_version:
-                    # Before BEGIN: temp_store cannot change inside a transaction.
+                    self._writer_pragmas_done = 0
+                if self._writer_pragmas_done < len(self._writer_pragmas):
                     dbapi_conn = conn.connection.dbapi_connection
                     assert dbapi_conn is not None
-                    for name, value in self._writer_pragmas.items():
-                        dbapi_conn.execute(f"PRAGMA {name}={value}")
-                    self._writer_pragmas_done = self._writer_pragmas_version
+                    for pragma in self._writer_pragmas[self._writer_pragmas_done:]:
+                        dbapi_conn.execute(pragma)
+                    self._writer_pragmas_done = len(self._writer_pragmas)
                 with conn.begin():
                     yield conn
                 if self._checkpointer is not None:
@@ -280,48 +277,22 @@ class Database:
     def serving(self, one_process: bool) -> None:
         """SQLite files, in the server: a writer's page cache of WRITER_CACHE_KIB and, for a
         server of one process, WAL checkpoints in a thread instead of on the writer's commits
-        (store/checkpointer.py), stopped by dispose(). The CLI's import keeps SQLite's own
-        checkpoints and takes a cache of its own (bulk_loading)."""
-        if not self.is_sqlite or self._single or self._serving:
+        (store/checkpointer.py), stopped by dispose(). The CLI's bulk writers (import) keep a
+        reader's cache and SQLite's own checkpoints."""
+        if not self.is_sqlite or self._single or self._writer_pragmas:
             return
-        self._serving = True
         # A server's write touches the right edges of the indexes and a few rows: 16 MiB of
         # cache holds them, where a reader's 64 MiB held as much of the database again in
         # its memory (RSS 157 MB after bench/load.py).
-        self._set_writer_pragmas(cache_size=f"-{WRITER_CACHE_KIB}")
+        self._writer_pragmas.append(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         if not one_process:
             return
-        self._set_writer_pragmas(wal_autocheckpoint="0")
+        self._writer_pragmas.append("PRAGMA wal_autocheckpoint=0")
         self.sole_writer = True
         path = make_url(self.url).database
         self._checkpointer = Checkpointer(
             lambda: sqlite3.connect(path or "", check_same_thread=False), self.writer_held
         ).start()
-
-    def _set_writer_pragmas(self, **pragmas: str) -> None:
-        assert self._write_lock is not None
-        with self._write_lock:
-            self._writer_pragmas.update(pragmas)
-            self._writer_pragmas_version += 1
-
-    @contextmanager
-    def bulk_loading(self, cache_mib: int) -> Iterator[None]:
-        """SQLite files: the writer's settings for an import's large transactions, for the
-        block. A page cache of `cache_mib` MiB keeps the value indexes' pages, which every
-        case inserts into at random places, in memory from one batch to the next instead of
-        reading them back; statement journals go to memory (each multi-row insert that fires
-        the FTS triggers keeps one, and on disk its writes were a third of the writer's
-        time)."""
-        if not self.is_sqlite or self._single:
-            yield
-            return
-        before = dict(self._writer_pragmas)
-        self._set_writer_pragmas(cache_size=f"-{cache_mib * 1024}", temp_store="MEMORY")
-        try:
-            yield
-        finally:
-            restore = {"cache_size": f"-{READER_CACHE_KIB}", "temp_store": "DEFAULT"} | before
-            self._set_writer_pragmas(**restore)
 
     def dispose(self) -> None:
         if self._checkpointer is not None:
