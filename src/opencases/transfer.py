@@ -39,8 +39,8 @@ from opencases.wire.validate import validate
 # accepts one, so references survive a round trip).
 NOT_EXPORTED = READ_ONLY_FIELDS | {"case_id"}
 # Cases per write transaction: few commits, each writing the index pages its cases touched
-# (bench/search.py's cases, one run each: 10,000 a batch imported the first 200,000 at 2,394
-# cases/s, 1,000 a batch at 1,572).
+# (bench/search.py's cases, one run each: 10,000 a batch imported the first 200,000 at 2,469
+# cases/s, 1,000 a batch at 1,599).
 DEFAULT_BATCH = 10_000
 _VALUE_ROW = ("domain_id", "case_id", "field_id", "s_value", "n_value", "b_value", "u_value")
 
