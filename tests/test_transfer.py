@@ -126,6 +126,7 @@ def test_import_rejects_bad_cases_without_writing_them(tmp_path: Path) -> None:
         live.stop()
 
 
-def test_import_refuses_a_batch_size_below_one(tmp_path: Path) -> None:
-    out = _run("import", str(tmp_path / "in.jsonl"), "--domain", "d", "--batch-size", "0")
-    assert out.returncode == 2 and "argument --batch-size: must be at least 1, not 0" in out.stderr
+def test_import_refuses_a_batch_size_below_one_or_not_a_number(tmp_path: Path) -> None:
+    for given, message in (("0", "must be at least 1, not 0"), ("ten", "must be a whole number, not 'ten'")):
+        out = _run("import", str(tmp_path / "in.jsonl"), "--domain", "d", "--batch-size", given)
+        assert out.returncode == 2 and f"argument --batch-size: {message}" in out.stderr, out.stderr
