@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from opencases import __version__, events_cli
-from opencases.config import Settings
+from opencases.config import Settings, SettingsError
 
 
 def _add_database(p: argparse.ArgumentParser) -> None:
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="create cases from a JSON-lines file (the export format)")
     imp.add_argument("file", help="JSON lines, one case per line")
     imp.add_argument("--domain", required=True, help="the domain id to import into")
-    imp.add_argument("--batch-size", type=_positive, help="cases per transaction (default 10000)")
+    imp.add_argument("--batch-size", type=events_cli.positive, help="cases per transaction (default 10000)")
     _add_database(imp)
 
     exp = sub.add_parser("export", help="write a domain's cases and related items as JSON lines")
@@ -137,7 +137,7 @@ def _serve(settings: Settings) -> int:
     from opencases.server.app import create_app
     from opencases.server.http_protocol import BoundedHttpToolsProtocol
 
-    problem = _check_auth(settings) or events_cli.check_serve(settings)
+    problem = settings.problem() or _check_auth(settings) or events_cli.check_serve(settings)
     if problem:
         print(f"opencases: {problem}", file=sys.stderr, flush=True)
         return 2
@@ -263,16 +263,6 @@ def _domain_context(settings: Settings, domain_id: str) -> Any:
     )
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     import time
 
@@ -311,7 +301,17 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env(
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        print(f"opencases: {exc}", file=sys.stderr)
+        return 2
+    return _dispatch(args, settings)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The flags over the OPENCASES_* environment; SettingsError for a value that is not a number."""
+    return Settings.from_env(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         database_url=args.database_url,
@@ -324,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         credentials_file=getattr(args, "credentials", None),
         **events_cli.serve_overrides(args),
     )
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return _serve(settings)
     if args.command == "migrate":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +27,40 @@ DEFAULT_QUOTAS: dict[str, int] = {
 }
 
 
+class SettingsError(ValueError):
+    """A setting that cannot work, worded for the operator (the CLI prints it and exits 2)."""
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"OPENCASES_{name}", default)
+
+
+def _env_number(name: str, kind: type[int] | type[float]) -> int | float | None:
+    """OPENCASES_<name> as a number, None when unset or empty."""
+    raw = _env(name)
+    if not raw:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"OPENCASES_{name} must be {what}, not {raw!r}") from None
+
+
+# The numeric settings' bounds: attribute, its flag (or None), least value, whether the least
+# value itself is refused (a timeout of 0 s), greatest value.
+_BOUNDS: tuple[tuple[str, str | None, float, bool, float | None], ...] = (
+    ("port", "--port", 1, False, 65535),
+    ("workers", "--workers", 1, False, None),
+    ("event_max_attempts", "--event-max-attempts", 1, False, None),
+    ("event_retry_base", "--event-retry-base", 0, False, None),
+    ("event_retry_max", "--event-retry-max", 0, False, None),
+    ("event_timeout", "--event-timeout", 0, True, None),
+    ("event_lease", None, 0, True, None),
+    ("event_poll", None, 0, True, None),
+    ("event_batch", None, 1, False, None),
+    ("event_concurrency", None, 1, False, None),
+)
 
 
 @dataclass
@@ -64,7 +97,8 @@ class Settings:
     def from_env(cls, **overrides: Any) -> Settings:
         s = cls()
         s.host = _env("HOST", s.host) or s.host
-        s.port = int(_env("PORT", str(s.port)) or s.port)
+        port = _env_number("PORT", int)
+        s.port = s.port if port is None else int(port)
         s.database_url = _env("DATABASE_URL", s.database_url) or s.database_url
         s.auth = _env("AUTH", s.auth) or s.auth
         s.credentials_file = _env("CREDENTIALS") or None
@@ -72,23 +106,43 @@ class Settings:
         s.sqlite_synchronous = (_env("SQLITE_SYNCHRONOUS", s.sqlite_synchronous) or "NORMAL").upper()
         s.log_level = _env("LOG_LEVEL", s.log_level) or s.log_level
         s.log_format = (_env("LOG_FORMAT", s.log_format) or s.log_format).lower()
-        s.workers = int(_env("WORKERS") or s.workers)
+        workers = _env_number("WORKERS", int)
+        s.workers = s.workers if workers is None else int(workers)
         s.rate_limits = (_env("RATE_LIMITS", s.rate_limits) or s.rate_limits).lower()
         s.event_webhooks = [u.strip() for u in (_env("EVENT_WEBHOOKS") or "").split(",") if u.strip()]
         s.event_webhook_secret = _env("EVENT_WEBHOOK_SECRET") or None
         s.event_log = _env("EVENT_LOG") or None
-        s.event_max_attempts = int(_env("EVENT_MAX_ATTEMPTS") or s.event_max_attempts)
-        for name in ("retry_base", "retry_max", "timeout", "lease", "poll"):
-            value = _env(f"EVENT_{name.upper()}")
-            if value:
-                setattr(s, f"event_{name}", float(value))
-        s.event_batch = int(_env("EVENT_BATCH") or s.event_batch)
-        s.event_concurrency = int(_env("EVENT_CONCURRENCY") or s.event_concurrency)
-        for key in DEFAULT_QUOTAS:
-            value = _env(f"QUOTA_{key.upper()}")
+        for name, kind in (("max_attempts", int), ("retry_base", float), ("retry_max", float),
+                           ("timeout", float), ("lease", float), ("poll", float), ("batch", int),
+                           ("concurrency", int)):
+            value = _env_number(f"EVENT_{name.upper()}", kind)
             if value is not None:
-                s.quotas[key] = int(value)
+                setattr(s, f"event_{name}", value)
+        for key in DEFAULT_QUOTAS:
+            quota = _env_number(f"QUOTA_{key.upper()}", int)
+            if quota is not None:
+                s.quotas[key] = int(quota)
         for key, value in overrides.items():
             if value is not None:
                 setattr(s, key, value)
         return s
+
+    def problem(self) -> str | None:
+        """The first numeric setting out of its bounds, worded for the operator, or None.
+        (A worker count of 0 or a negative port would otherwise be accepted here and fail
+        later, or silently not at all.)"""
+        for name, flag, least, exclusive, most in _BOUNDS:
+            value = getattr(self, name)
+            where = f"{flag} (OPENCASES_{name.upper()})" if flag else f"OPENCASES_{name.upper()}"
+            if not math.isfinite(value):  # float() reads "nan" and "inf", which compare as no bound
+                return f"{where} must be a finite number, not {value}"
+            if exclusive and value <= least:
+                return f"{where} must be more than {least}, not {value}"
+            if value < least:
+                return f"{where} must be at least {least}, not {value}"
+            if most is not None and value > most:
+                return f"{where} must be at most {most}, not {value}"
+        for key, quota in self.quotas.items():
+            if quota < 0:
+                return f"OPENCASES_QUOTA_{key.upper()} must be at least 0, not {quota}"
+        return None

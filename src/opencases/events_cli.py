@@ -56,9 +56,18 @@ def check_serve(settings: Settings) -> str | None:
         parent = Path(settings.event_log).resolve().parent
         if not parent.is_dir():
             return f"event log directory does not exist: {parent}"
-    if settings.event_max_attempts < 1:
-        return "--event-max-attempts must be at least 1"
     return None
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def add_parser(sub: Any, add_database: Any) -> None:
@@ -66,7 +75,7 @@ def add_parser(sub: Any, add_database: Any) -> None:
     cmds = events.add_subparsers(dest="events_command", required=True)
     ls = cmds.add_parser("list", help="events waiting for delivery (or dead-lettered with --dead)")
     ls.add_argument("--dead", action="store_true", help="list dead-lettered events instead")
-    ls.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    ls.add_argument("--limit", type=positive, default=100, help="at most this many (default 100)")
     ls.add_argument("--json", action="store_true", help="one JSON object per line, with the payload")
     add_database(ls)
     again = cmds.add_parser("redeliver", help="re-queue dead-lettered events")
