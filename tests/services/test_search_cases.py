@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from typing import Any
@@ -213,6 +214,25 @@ def test_every_operator_on_every_type(corpus: Corpus) -> None:
             assert set(ids) == expected, (ftype, op)
             if op not in ("greaterThan", "lessThan"):
                 assert expected, (ftype, op)  # the sample itself matches
+
+
+def test_counts_of_equalities_on_every_pair_of_types(corpus: Corpus) -> None:
+    """totalCount of an andAll of equalities on two fields (which SQLite counts by merging the
+    two value-index ranges, store/search_repo.py MERGE_RATIO), with a third condition probed on
+    what they share, for every pair of field types, against the oracle."""
+    common: dict[str, dict[str, Any]] = {}
+    for fid in corpus.types:
+        seen = [json.dumps(c["values"][fid], sort_keys=True) for c in corpus.cases if fid in c["values"]]
+        common[fid] = json.loads(max(sorted(set(seen)), key=seen.count))  # the most frequent value
+    fids = sorted(corpus.types)
+    for i, first in enumerate(fids):
+        for second in fids[i + 1 :]:
+            equalities = [{"field": {"equalTo": {"id": f, "value": common[f]}}} for f in (first, second)]
+            for node in ({"andAll": equalities},
+                         {"andAll": [*equalities, {"not": {"tag": {"equalTo": {"key": "team", "value": "a"}}}}]}):
+                ids, total = corpus.search_all(filter=node)
+                expected = {c["caseId"] for c in corpus.cases if matches(c, node, corpus.types)}
+                assert set(ids) == expected and total == len(expected), (corpus.types[first], corpus.types[second])
 
 
 def test_search_term_words_and_prefixes(corpus: Corpus) -> None:

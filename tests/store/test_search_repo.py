@@ -95,13 +95,17 @@ def test_unfiltered_counts_follow_creates_deletes_and_domain_deletion(database_u
         store.close()
 
 
+@pytest.mark.parametrize("merge_ratio", [1, search_repo.MERGE_RATIO])
 def test_a_count_of_several_conditions_reads_the_narrowest_from_its_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, merge_ratio: int
 ) -> None:
     """SQLite: an andAll's totalCount counts the narrowest top-level condition's value-index
     rows and probes the others on each (an equality by one seek of its own index), without
-    reading the cases table; the broad conditions' sizes are measured once, not per search."""
+    reading the cases table; the broad conditions' sizes are measured once, not per search.
+    An equality up to MERGE_RATIO times as broad as the narrowest is not probed: the two
+    ranges are intersected in case-id order."""
     monkeypatch.setattr(search_repo, "SELECTIVE_ROWS", 30)  # 45 rows: broad, measured in full
+    monkeypatch.setattr(search_repo, "MERGE_RATIO", merge_ratio)  # 1: "big" (30 rows) is probed
     store = Store(f"sqlite:///{tmp_path}/count.db")
     ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
     try:
@@ -149,10 +153,17 @@ def test_a_count_of_several_conditions_reads_the_narrowest_from_its_index(
             # from the first search.
             assert all("LIMIT 30 " in s for s in counts[:-1]) and "LIMIT" not in counts[-1], counts
             plan = [row[3] for row in tx.dbapi_connection.execute("EXPLAIN QUERY PLAN " + counts[-1])]
-        assert plan[0].startswith("SEARCH drv USING COVERING INDEX ix_case_values_s"), plan
         assert not any(" cases " in step for step in plan), plan
-        assert any("COVERING INDEX ix_case_values_s (domain_id=? AND field_id=? AND s_value=? AND case_id=?)" in step
-                   for step in plan), plan
+        if merge_ratio == 1:
+            assert plan[0].startswith("SEARCH drv USING COVERING INDEX ix_case_values_s"), plan
+            assert any("COVERING INDEX ix_case_values_s (domain_id=? AND field_id=? AND s_value=? AND case_id=?)"
+                       in step for step in plan), plan
+        else:
+            # red (20) and big (30) merged from their ranges, read in case-id order (no sort).
+            assert plan[:2] == ["CO-ROUTINE drv", "MERGE (INTERSECT)"], plan
+            arm = "SEARCH case_values USING COVERING INDEX ix_case_values_s (domain_id=? AND field_id=? AND s_value=?)"
+            assert plan[2:6] == ["LEFT", arm, "RIGHT", arm], plan
+            assert not any("TEMP B-TREE" in step for step in plan), plan
     finally:
         store.close()
 

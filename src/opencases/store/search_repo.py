@@ -8,7 +8,7 @@ from functools import partial
 from math import isqrt
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy import Connection, Select, and_, bindparam, func, intersect, literal_column, or_, select, true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.visitors import replacement_traverse
 
@@ -37,6 +37,12 @@ from opencases.store.shapes import Shapes, frozen
 
 # Counting a broad condition's rows in full, to pick the narrowest as a count's driver.
 COUNT_PROBE_ROWS = 1_000_000
+# SQLite: a count merges the index ranges of an andAll's equality conditions up to this many
+# times the narrowest's rows, instead of probing them per case. An equality's range is in
+# case-id order, so SQLite intersects them in one pass (`MERGE (INTERSECT)`): reading a range
+# costs ~0.13 µs a row, probing ~2 µs a case (300,000 cases: two equalities of 41,000 and
+# 100,000 rows counted in 50 ms against 101).
+MERGE_RATIO = 8
 
 
 # The lookups every search page makes, built once and run on the driver (store/prepared.py):
@@ -105,6 +111,8 @@ class Plan:
     # Whether a condition `drives` does not list drives.
     others_drive: bool = True
     term_drives: bool = False
+    # SQLite counts: equality conditions whose index ranges a count intersects (MERGE_RATIO).
+    merged: tuple[Cond, ...] = ()
 
 
 # Every condition probed, the searchTerm too, on the cases another condition of the caller selects.
@@ -158,6 +166,11 @@ def _in_plan_order(tree: Any, plan: Plan) -> Any:
         for cond in node.conds if isinstance(node, Group) else (node,):
             rank.setdefault(cond, i)
     return ("and", sorted(tree[1], key=lambda n: rank.get(n, -1) if isinstance(n, Cond) else -1))
+
+
+def _equality(node: Any) -> bool:
+    """An equality on one field: its value-index range lists case ids in order."""
+    return isinstance(node, Cond) and node.op == "eq"
 
 
 def _case_id_of(table: Any, element: Any, **_kw: Any) -> Any:
@@ -297,6 +310,7 @@ class SearchRepo:
             # page x cases, probing reads fewer (a third of a 3,000-case domain: 30 against 1,000).
             few = min(SELECTIVE_ROWS, max(page, isqrt(page * self._domain_cases(domain_id))))
         drives: tuple[tuple[Cond | Group, bool], ...] = ()
+        merged: tuple[Any, ...] = ()
         if tree is not None:
             sizes = {node: self._matching_rows(domain_id, node, SELECTIVE_ROWS) for node in field_conditions(tree)}
             if for_count and len(sizes) > 1:
@@ -314,24 +328,29 @@ class SearchRepo:
                 order = [lead, *(n for n in order if n != lead)]
                 pg = self.dialect == "postgresql"
                 drives = tuple((n, pg or n == lead or sizes[n] < SELECTIVE_ROWS) for n in order)
+                if not pg and _equality(lead):
+                    merged = tuple(
+                        n for n in order
+                        if n in conjuncts and _equality(n) and sizes[n] <= MERGE_RATIO * max(sizes[lead], 1)
+                    )
             else:
                 drives = tuple((n, size < few) for n, size in sizes.items())
         # A count always drives from the text index.
         term_drives = bool(search_term) and (
             for_count or self._text_rows(domain_id, search_term, SELECTIVE_ROWS) < few
         )
-        return Plan(drives, True, term_drives)
+        return Plan(drives, True, term_drives, merged if len(merged) > 1 else ())
 
     def _where(
-        self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, plan: Plan, holds: Any = None
+        self, domain_id: str, tree: Any, search_term: str, case_arn_prefix: str, plan: Plan, holds: Any = ()
     ) -> list[Any]:
-        """The WHERE of a search, as `plan`; `holds` is a condition every row considered meets
-        (`_count_driver`)."""
+        """The WHERE of a search, as `plan`; `holds` are conditions every row considered meets
+        (`_count_driver`, `Plan.merged`)."""
         where = []
         if tree is not None:
             verdicts: dict[Any, Any] = dict(plan.drives)
-            if holds is not None:
-                verdicts[holds] = HOLDS
+            for node in holds:
+                verdicts[node] = HOLDS
             where.append(compile_filter(
                 domain_id, tree, self.dialect, case_arn_prefix, lambda n: verdicts.get(n, plan.others_drive)
             ))
@@ -470,10 +489,19 @@ class SearchRepo:
             if driver is None:
                 where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan)
                 return select(s.cases.c.case_id).where(s.cases.c.domain_id == domain_id, *where)
+            if plan.merged:
+                # The equalities' ranges intersected in case-id order (ORDER BY keeps SQLite's
+                # merge: without it, it builds a temporary index of one side), the rest probed.
+                arms = [value_rows(domain_id, n, self.dialect) for n in plan.merged]
+                both = intersect(*arms).order_by(literal_column("1")).subquery("drv")
+                where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan, holds=plan.merged)
+                return select(both.c.case_id).where(
+                    *[replacement_traverse(w, {}, partial(_case_id_of, both)) for w in where]
+                )
             # One value row per case matches the driver (values are per case and field, and
             # leave with their case): count those rows, the other conditions probed on each.
             drv = s.case_values.alias("drv")
-            where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan, holds=driver)
+            where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan, holds=(driver,))
             return value_rows(domain_id, driver, self.dialect, table=drv).where(
                 *[replacement_traverse(w, {}, partial(_case_id_of, drv)) for w in where]
             )
