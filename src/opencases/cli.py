@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from opencases import __version__, events_cli
-from opencases.config import Settings, SettingsError
+from opencases.config import Settings, SettingsError, positive_flag
 
 
 def _add_database(p: argparse.ArgumentParser) -> None:
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="create cases from a JSON-lines file (the export format)")
     imp.add_argument("file", help="JSON lines, one case per line")
     imp.add_argument("--domain", required=True, help="the domain id to import into")
-    imp.add_argument("--batch-size", type=events_cli.positive, help="cases per transaction (default 10000)")
+    imp.add_argument("--batch-size", type=positive_flag, help="cases per transaction (default 10000)")
     _add_database(imp)
 
     exp = sub.add_parser("export", help="write a domain's cases and related items as JSON lines")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 from dataclasses import dataclass, field
@@ -45,6 +46,17 @@ def _env_number(name: str, kind: type[int] | type[float]) -> int | float | None:
     except ValueError:
         what = "a whole number" if kind is int else "a number"
         raise SettingsError(f"OPENCASES_{name} must be {what}, not {raw!r}") from None
+
+
+def positive_flag(text: str) -> int:
+    """An argparse type for a count flag: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 # The numeric settings' bounds: attribute, its flag (or None), least value, whether the least

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from opencases.config import Settings
+from opencases.config import Settings, positive_flag
 
 
 def add_serve_flags(serve: argparse.ArgumentParser) -> None:
@@ -59,23 +59,12 @@ def check_serve(settings: Settings) -> str | None:
     return None
 
 
-def positive(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def add_parser(sub: Any, add_database: Any) -> None:
     events = sub.add_parser("events", help="inspect the case event outbox, re-queue dead events")
     cmds = events.add_subparsers(dest="events_command", required=True)
     ls = cmds.add_parser("list", help="events waiting for delivery (or dead-lettered with --dead)")
     ls.add_argument("--dead", action="store_true", help="list dead-lettered events instead")
-    ls.add_argument("--limit", type=positive, default=100, help="at most this many (default 100)")
+    ls.add_argument("--limit", type=positive_flag, default=100, help="at most this many (default 100)")
     ls.add_argument("--json", action="store_true", help="one JSON object per line, with the payload")
     add_database(ls)
     again = cmds.add_parser("redeliver", help="re-queue dead-lettered events")
