@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support import PostgresSchema  # noqa: E402
 
 from opencases import api  # noqa: E402
-from opencases.config import Settings  # noqa: E402
+from opencases.config import DEFAULT_BATCH, Settings  # noqa: E402
 from opencases.services.context import RequestContext  # noqa: E402
 from opencases.store.store import Store  # noqa: E402
-from opencases.transfer import DEFAULT_BATCH, import_cases  # noqa: E402
+from opencases.transfer import import_cases  # noqa: E402
 
 WORDS = [
     "refund",

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from opencases import __version__, events_cli
-from opencases.config import Settings, SettingsError, positive_flag
+from opencases.config import DEFAULT_BATCH, Settings, SettingsError, positive_flag
 
 
 def _add_database(p: argparse.ArgumentParser) -> None:
@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="create cases from a JSON-lines file (the export format)")
     imp.add_argument("file", help="JSON lines, one case per line")
     imp.add_argument("--domain", required=True, help="the domain id to import into")
-    imp.add_argument("--batch-size", type=positive_flag, help="cases per transaction (default 10000)")
+    imp.add_argument(
+        "--batch-size", type=positive_flag, default=DEFAULT_BATCH,
+        help=f"cases per transaction (default {DEFAULT_BATCH})",
+    )
     _add_database(imp)
 
     exp = sub.add_parser("export", help="write a domain's cases and related items as JSON lines")
@@ -266,11 +269,11 @@ def _domain_context(settings: Settings, domain_id: str) -> Any:
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     import time
 
-    from opencases.transfer import DEFAULT_BATCH, import_file
+    from opencases.transfer import import_file
 
     ctx = _domain_context(settings, args.domain)
     started = time.perf_counter()
-    report = import_file(ctx, args.domain, args.file, args.batch_size or DEFAULT_BATCH)
+    report = import_file(ctx, args.domain, args.file, args.batch_size)
     elapsed = time.perf_counter() - started
     ctx.store.close()
     for line in report.errors[:50]:

@@ -32,6 +32,13 @@ class SettingsError(ValueError):
     """A setting that cannot work, worded for the operator (the CLI prints it and exits 2)."""
 
 
+# `opencases import`: cases per write transaction. Few commits, each writing the index pages
+# its cases touched (bench/search.py's cases, one run each: 10,000 a batch imported the first
+# 200,000 at 2,469 cases/s, 1,000 a batch at 1,599). Here rather than in transfer.py, which
+# takes half a second to import, so that the CLI's help can show it.
+DEFAULT_BATCH = 10_000
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"OPENCASES_{name}", default)
 
@@ -124,10 +131,9 @@ class Settings:
         s.event_webhooks = [u.strip() for u in (_env("EVENT_WEBHOOKS") or "").split(",") if u.strip()]
         s.event_webhook_secret = _env("EVENT_WEBHOOK_SECRET") or None
         s.event_log = _env("EVENT_LOG") or None
-        for name, kind in (("max_attempts", int), ("retry_base", float), ("retry_max", float),
-                           ("timeout", float), ("lease", float), ("poll", float), ("batch", int),
-                           ("concurrency", int)):
-            value = _env_number(f"EVENT_{name.upper()}", kind)
+        for name in ("max_attempts", "retry_base", "retry_max", "timeout", "lease", "poll", "batch", "concurrency"):
+            # Parsed as the default's type: a whole number where the default is an int.
+            value = _env_number(f"EVENT_{name.upper()}", type(getattr(s, f"event_{name}")))
             if value is not None:
                 setattr(s, f"event_{name}", value)
         for key in DEFAULT_QUOTAS:

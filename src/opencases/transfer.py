@@ -21,6 +21,7 @@ from typing import Any, TextIO, cast
 
 from sqlalchemy.exc import IntegrityError
 
+from opencases.config import DEFAULT_BATCH
 from opencases.errors import ServiceError, ValidationException
 from opencases.services import related_content as rc
 from opencases.services.case_create import create_in_tx
@@ -38,10 +39,6 @@ from opencases.wire.validate import validate
 # Not written back on import: the service sets them (reference_number is kept: CreateCase
 # accepts one, so references survive a round trip).
 NOT_EXPORTED = READ_ONLY_FIELDS | {"case_id"}
-# Cases per write transaction: few commits, each writing the index pages its cases touched
-# (bench/search.py's cases, one run each: 10,000 a batch imported the first 200,000 at 2,469
-# cases/s, 1,000 a batch at 1,599).
-DEFAULT_BATCH = 10_000
 _VALUE_ROW = ("domain_id", "case_id", "field_id", "s_value", "n_value", "b_value", "u_value")
 
 

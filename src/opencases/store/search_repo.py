@@ -489,22 +489,22 @@ class SearchRepo:
             if driver is None:
                 where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan)
                 return select(s.cases.c.case_id).where(s.cases.c.domain_id == domain_id, *where)
+            # The other conditions are probed on each row the driver (or the merge) gives.
+            drv: Any
+            holds: tuple[Cond | Group, ...]
             if plan.merged:
                 # The equalities' ranges intersected in case-id order (ORDER BY keeps SQLite's
-                # merge: without it, it builds a temporary index of one side), the rest probed.
+                # merge: without it, it builds a temporary index of one side).
                 arms = [value_rows(domain_id, n, self.dialect) for n in plan.merged]
-                both = intersect(*arms).order_by(literal_column("1")).subquery("drv")
-                where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan, holds=plan.merged)
-                return select(both.c.case_id).where(
-                    *[replacement_traverse(w, {}, partial(_case_id_of, both)) for w in where]
-                )
-            # One value row per case matches the driver (values are per case and field, and
-            # leave with their case): count those rows, the other conditions probed on each.
-            drv = s.case_values.alias("drv")
-            where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan, holds=(driver,))
-            return value_rows(domain_id, driver, self.dialect, table=drv).where(
-                *[replacement_traverse(w, {}, partial(_case_id_of, drv)) for w in where]
-            )
+                drv = intersect(*arms).order_by(literal_column("1")).subquery("drv")
+                rows, holds = select(drv.c.case_id), plan.merged
+            else:
+                # One value row per case matches the driver (values are per case and field,
+                # and leave with their case): count those rows.
+                drv = s.case_values.alias("drv")
+                rows, holds = value_rows(domain_id, driver, self.dialect, table=drv), (driver,)
+            where = self._where(domain_id, ordered, search_term, case_arn_prefix, plan, holds=holds)
+            return rows.where(*[replacement_traverse(w, {}, partial(_case_id_of, drv)) for w in where])
 
         return self._count(("cases", domain_id, frozen(tree), search_term, case_arn_prefix, plan), cases)
 
