@@ -232,3 +232,66 @@ def test_a_broad_search_term_probed_per_case_matches_what_the_text_index_matches
         assert {"word", "unicode", "caf", "cafe late"} <= set(tested)
     finally:
         store.close()
+
+
+def test_a_number_or_date_probed_per_case_is_read_from_one_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: a Number or DateTime condition checked on each case another condition gives
+    is one seek of NUMBER_PROBE_INDEX (it holds the value), not the primary key then the row;
+    in the count and in the page, and with the right cases."""
+    from opencases.store.schema import NUMBER_PROBE_INDEX
+
+    monkeypatch.setattr(search_repo, "SELECTIVE_ROWS", 30)  # red (10 rows) drives; the ranges are broad
+    store = Store(f"sqlite:///{tmp_path}/probe.db")
+    ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
+    try:
+        domain_id = api.invoke(ctx, "CreateDomain", {"name": "d"})["domainId"]
+        template = api.invoke(ctx, "CreateTemplate", {"domainId": domain_id, "name": "T"})["templateId"]
+        ids = {
+            name: api.invoke(ctx, "CreateField", {"domainId": domain_id, "name": name, "type": ftype})["fieldId"]
+            for name, ftype in (("colour", "Text"), ("num", "Number"), ("when", "DateTime"))
+        }
+        cases = {}
+        for i in range(100):
+            fields = [
+                {"id": "title", "value": {"stringValue": f"case {i}"}},
+                {"id": ids["colour"], "value": {"stringValue": "red" if i % 10 == 0 else "blue"}},
+                {"id": ids["when"], "value": {"stringValue": f"2025-01-{1 + i % 28:02d}T10:00:00Z"}},
+            ]
+            if i % 4:  # a case without a number matches no range on it
+                fields.append({"id": ids["num"], "value": {"doubleValue": i}})
+            created = api.invoke(ctx, "CreateCase", {"domainId": domain_id, "templateId": template, "fields": fields})
+            cases[created["caseId"]] = i
+        filter_ = {"andAll": [
+            {"field": {"equalTo": {"id": ids["colour"], "value": {"stringValue": "red"}}}},
+            {"field": {"greaterThan": {"id": ids["num"], "value": {"doubleValue": 15}}}},
+            {"field": {"lessThanOrEqualTo": {"id": ids["when"], "value": {"stringValue": "2025-01-20T10:00:00Z"}}}},
+        ]}
+        expected = {i for i in range(100) if i % 10 == 0 and i % 4 and i > 15 and 1 + i % 28 <= 20}
+        assert expected  # 30, 50, 70 (90: the 7th of January; 10: not over 15; 20, 40, 60, 80: no number)
+
+        # This thread's reads keep one connection (as the server's event loop does): trace it.
+        store.db.keep_reader()
+        with store.read() as tx:
+            conn = tx.dbapi_connection
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        try:
+            out = api.invoke(ctx, "SearchCases", {"domainId": domain_id, "filter": filter_})
+        finally:
+            conn.set_trace_callback(None)
+        plans = {
+            sql: [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)] for sql in statements if "EXISTS" in sql
+        }
+        assert out["totalCount"] == len(expected)
+        assert {cases[c["caseId"]] for c in out["cases"]} == expected
+        probe = f"USING COVERING INDEX {NUMBER_PROBE_INDEX} (domain_id=? AND case_id=? AND field_id=? AND n_value"
+        count = [sql for sql in plans if "count(*)" in sql and "LIMIT" not in sql]
+        page = [sql for sql in plans if "count(*)" not in sql]
+        assert count and page, statements
+        for sql in count + page:
+            assert sum(probe in step for step in plans[sql]) == 2, plans[sql]
+            assert not any("sqlite_autoindex_case_values" in step for step in plans[sql]), plans[sql]
+    finally:
+        store.close()

@@ -111,26 +111,30 @@ def _field_condition(domain_id: str, node: Cond | Group, dialect: str, selective
     if verdict:
         return C.c.case_id.in_(rows)
     if dialect == "sqlite" and isinstance(node, Cond) and node.op == "eq":
-        return _indexed_probe(domain_id, node)
+        return _indexed_probe(domain_id, node, s.value_index(node.column))
+    if dialect == "sqlite" and node.column == "n_value":
+        return _indexed_probe(domain_id, node, s.NUMBER_PROBE_INDEX)
     return _probe(rows.with_only_columns(literal(1)).where(V.c.case_id == C.c.case_id), dialect)
 
 
-def _indexed_probe(domain_id: str, cond: Cond) -> ColumnElement[bool]:
-    """SQLite: `EXISTS` of an equality, one seek of the typed value index (domain, field,
-    value, case), which holds all it reads. SQLite's planner prefers the unique primary key
-    (domain, case, field), then reads the row for its value: two seeks per case probed."""
-    table = f"case_values INDEXED BY {s.value_index(cond.column)}"
-    names = ("domain_id", "field_id", "case_id", cond.column)
-    col: dict[str, Any] = {name: literal_column(f"case_values.{name}") for name in names}
-    value = col[cond.column]
+def _indexed_probe(domain_id: str, node: Cond | Group, index: str) -> ColumnElement[bool]:
+    """SQLite: `EXISTS` of a condition, one seek of an index that holds all it reads: the
+    typed value index (domain, field, value, case) for an equality, NUMBER_PROBE_INDEX
+    (domain, case, field, number) for a number or date. SQLite's planner prefers the unique
+    primary key (domain, case, field), then reads the row for its value: two seeks per case
+    probed."""
+    names = ("domain_id", "field_id", "case_id", node.column)
+    col: dict[str, Any] = {name: literal_column(f"case_values.{name}", type_=V.c[name].type) for name in names}
+    value = col[node.column]
+    conds = node.conds if isinstance(node, Group) else (node,)
     return (
         select(literal(1))
-        .select_from(text(table))
+        .select_from(text(f"case_values INDEXED BY {index}"))
         .where(
             col["domain_id"] == domain_id,
-            col["field_id"] == cond.field_id,
+            col["field_id"] == node.field_id,
             value.is_not(None),
-            value == bindparam(None, cond.value, type_=V.c[cond.column].type),
+            *[_predicate(value, c, "sqlite") for c in conds],
             col["case_id"] == C.c.case_id,
         )
         .exists()
