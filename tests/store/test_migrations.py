@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from opencases.store import migrate
 from opencases.store.db import Database
-from opencases.store.schema import metadata
+from opencases.store.schema import NUMBER_PROBE_INDEX, metadata
 
 
 def test_migrate_command_reaches_head_and_is_idempotent(database_url: str) -> None:
@@ -31,16 +31,17 @@ def test_migrate_command_reaches_head_and_is_idempotent(database_url: str) -> No
         db.dispose()
 
 
-# The full-text objects are dialect-specific DDL in the migration, not in schema.py.
-TEXT_SEARCH_INDEXES = {"ix_case_text_tsv", "ix_case_text_trgm", "ix_case_values_s_trgm"}
+# The full-text objects and SQLite's number probe index are dialect-specific DDL in the
+# migrations, not in schema.py.
+DIALECT_INDEXES = {"ix_case_text_tsv", "ix_case_text_trgm", "ix_case_values_s_trgm", NUMBER_PROBE_INDEX}
 
 
-def _text_search(diff: tuple) -> bool:  # type: ignore[type-arg]
+def _dialect_specific(diff: tuple) -> bool:  # type: ignore[type-arg]
     kind, obj = diff[0], diff[1]
     if kind == "remove_table":
         return str(obj.name).startswith(("case_fts", "value_trgm"))
     if kind == "remove_index":
-        return obj.name in TEXT_SEARCH_INDEXES
+        return obj.name in DIALECT_INDEXES
     return False
 
 
@@ -49,12 +50,15 @@ def test_migrated_schema_matches_declared_tables(database_url: str) -> None:
     try:
         migrate.upgrade(db)
         with db.engine.connect() as conn:
-            diffs = [d for d in compare_metadata(MigrationContext.configure(conn), metadata) if not _text_search(d)]
+            declared = compare_metadata(MigrationContext.configure(conn), metadata)
+            diffs = [d for d in declared if not _dialect_specific(d)]
             tables = set(inspect(conn).get_table_names())
+            indexes = {i["name"] for i in inspect(conn).get_indexes("case_values")}
         assert diffs == []
         assert {t.name for t in metadata.sorted_tables} <= tables
         if db.is_sqlite:
             assert "case_fts" in tables
+        assert (NUMBER_PROBE_INDEX in indexes) == db.is_sqlite
     finally:
         db.dispose()
 
