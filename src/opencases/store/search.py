@@ -110,19 +110,25 @@ def _field_condition(domain_id: str, node: Cond | Group, dialect: str, selective
     rows = value_rows(domain_id, node, dialect)
     if verdict:
         return C.c.case_id.in_(rows)
-    if dialect == "sqlite" and isinstance(node, Cond) and node.op == "eq":
-        return _indexed_probe(domain_id, node, s.value_index(node.column))
-    if dialect == "sqlite" and node.column == "n_value":
-        return _indexed_probe(domain_id, node, s.NUMBER_PROBE_INDEX)
+    index = _probe_index(node) if dialect == "sqlite" else None
+    if index is not None:
+        return _indexed_probe(domain_id, node, index)
     return _probe(rows.with_only_columns(literal(1)).where(V.c.case_id == C.c.case_id), dialect)
 
 
-def _indexed_probe(domain_id: str, node: Cond | Group, index: str) -> ColumnElement[bool]:
-    """SQLite: `EXISTS` of a condition, one seek of an index that holds all it reads: the
+def _probe_index(node: Cond | Group) -> str | None:
+    """SQLite: the index holding all a per-case check of `node` reads, if there is one: the
     typed value index (domain, field, value, case) for an equality, NUMBER_PROBE_INDEX
     (domain, case, field, number) for a number or date. SQLite's planner prefers the unique
-    primary key (domain, case, field), then reads the row for its value: two seeks per case
-    probed."""
+    primary key (domain, case, field), then reads the row for its value: two seeks per case."""
+    if isinstance(node, Cond) and node.op == "eq":
+        return s.value_index(node.column)
+    return s.NUMBER_PROBE_INDEX if node.column == "n_value" else None
+
+
+def _indexed_probe(domain_id: str, node: Cond | Group, index: str) -> ColumnElement[bool]:
+    """SQLite: `EXISTS` of a condition, one seek of `index` (`_probe_index`), named with
+    INDEXED BY."""
     names = ("domain_id", "field_id", "case_id", node.column)
     col: dict[str, Any] = {name: literal_column(f"case_values.{name}", type_=V.c[name].type) for name in names}
     value = col[node.column]
