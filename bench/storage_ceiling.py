@@ -34,7 +34,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from search import count_only, lines, queries, setup
+from search import count_only, lines, queries, setup, timed
 
 from opencases import transfer
 from opencases.config import DEFAULT_BATCH, Settings
@@ -118,7 +118,7 @@ def run_opencases(path: str, cases: int, batch_size: int) -> tuple[Writer, list[
             conn.commit()
         params = {"domainId": d, **queries(d, ids)["andAll of three"]}
         matches = count_only(ctx, params)
-        times = [_ms(lambda: count_only(ctx, params)) for _ in range(9)]
+        times = [timed(lambda: count_only(ctx, params)) for _ in range(9)]
     finally:
         store.close()
     return writer, times, matches
@@ -189,7 +189,7 @@ def run_integer(path: str, cases: int, batch_size: int, trigram: bool = True) ->
         conn.execute("ANALYZE")
         params = {"status": number["status"], "sel1": number["sel1"], "num2": number["num2"]}
         matches = conn.execute(INTEGER_ANDALL, params).fetchone()[0]
-        times = [_ms(lambda: conn.execute(INTEGER_ANDALL, params).fetchone()) for _ in range(9)]
+        times = [timed(lambda: conn.execute(INTEGER_ANDALL, params).fetchone()) for _ in range(9)]
     finally:
         conn.close()
     return writer, times, matches
@@ -206,12 +206,6 @@ def _field_types() -> list[tuple[str, str]]:
         return [(name, by_id[fid]) for name, fid in ids.items()]
     finally:
         store.close()
-
-
-def _ms(fn: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    fn()
-    return (time.perf_counter() - started) * 1000
 
 
 def main() -> None:
