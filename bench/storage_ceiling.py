@@ -29,6 +29,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
@@ -58,16 +59,17 @@ CREATE INDEX ix_values_n ON case_values (field, n_value, case_no) WHERE n_value 
 CREATE INDEX ix_values_b ON case_values (field, b_value, case_no) WHERE b_value IS NOT NULL;
 CREATE INDEX ix_values_u ON case_values (field, u_value, case_no) WHERE u_value IS NOT NULL;
 CREATE TABLE case_text (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
-CREATE VIRTUAL TABLE case_fts USING fts5(body, content='case_text', content_rowid='id', prefix='2 3');
+CREATE VIRTUAL TABLE case_fts USING fts5(body, content='case_text', content_rowid='id',
+  tokenize='unicode61 remove_diacritics 2', prefix='2 3');
 CREATE TABLE audit_events (seq INTEGER PRIMARY KEY, case_no INTEGER NOT NULL, type TEXT NOT NULL,
   performed_ms INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX ix_audit_case ON audit_events (case_no, seq);
 CREATE INDEX ix_audit_case_time ON audit_events (case_no, performed_ms);
 """
-# The andAll of three (bench/search.py) on the integer layout, as the store counts it on its
-# own: the two equalities' index ranges merged in case order, the range probed per case.
 TRIGRAM_INDEX = """CREATE VIRTUAL TABLE value_trgm USING fts5(s_value, content='case_values', content_rowid='id',
   tokenize='trigram case_sensitive 0')"""
+# The andAll of three (bench/search.py) on the integer layout, as the store counts it on its
+# own: the two equalities' index ranges merged in case order, the range probed per case.
 INTEGER_ANDALL = f"""
 SELECT count(*) FROM (
   SELECT case_no FROM case_values WHERE field = :status AND s_value = 'pending'
@@ -129,13 +131,17 @@ def integer_rows(
 ) -> Iterator[tuple[list[Any], ...]]:
     """The generator's cases as rows of the integer layout, one batch at a time."""
     number = {fid: n for n, fid in enumerate(names)}
+    # The ids clients see stay UUIDs (36 characters): the cases' own column and the audit's.
+    public = {fid: fid if fid in ("title", "status") else str(uuid.UUID(int=n)) for fid, n in number.items()}
     batch: tuple[list[Any], ...] = ([], [], [], [])
     for i, line in enumerate(lines(cases, names, "t", random.Random(1)), start=1):
         record = json.loads(line)
         now = int(time.time() * 1000)
         case_rows, value_rows, text_rows, audit_rows = batch
-        case_rows.append((i, 1, f"case-{i}", 1, f"R{i:09d}", now, now, 1))
-        body = []
+        reference = f"R{i:08d}"
+        case_id = str(uuid.UUID(int=i))
+        case_rows.append((i, 1, case_id, 1, reference, now, now, 1))
+        body = [reference]
         for f in record["fields"]:
             (kind, value), fid = next(iter(f["value"].items())), f["id"]
             row = [(i << FIELD_BITS) | number[fid], i, number[fid], None, None, None, None]
@@ -148,7 +154,15 @@ def integer_rows(
                 row[{"doubleValue": 4, "booleanValue": 5, "userArnValue": 6}[kind]] = value
             value_rows.append(tuple(row))
         text_rows.append((i, " ".join(body)))
-        doc = {"fields": [{"eventFieldId": f["id"], "newValue": f["value"]} for f in record["fields"]]}
+        # As long as opencases' Case.Created event: the system fields' values and who did it too.
+        at = {"stringValue": datetime.fromtimestamp(now / 1000).isoformat()}
+        system = [("reference_number", {"stringValue": reference}), ("case_id", {"stringValue": case_id})]
+        system += [(name, at) for name in ("created_datetime", "last_updated_datetime", "last_closed_datetime")]
+        changed = [(public[f["id"]], f["value"]) for f in record["fields"]] + system
+        doc = {
+            "fields": [{"eventFieldId": fid, "newValue": value} for fid, value in changed],
+            "performedBy": {"iamPrincipalArn": "arn:aws:iam::000000000000:root"},
+        }
         audit_rows.append((i, "Case.Created", now, json.dumps(doc, separators=(",", ":"))))
         if len(case_rows) == batch_size:
             yield batch
