@@ -3,6 +3,7 @@ three-way `andAll` count, in opencases' layout and in a sketch with integer keys
 
     .venv/bin/python bench/storage_ceiling.py [--cases 200000] [--layout both|opencases|integer]
     .venv/bin/python bench/storage_ceiling.py --layout integer --no-trigram   # what `contains` costs
+    .venv/bin/python bench/storage_ceiling.py --layout integer --bitmaps      # counts from bitmaps
 
 The same cases (bench/search.py's generator, seed 1) go into a fresh SQLite file per layout:
 
@@ -13,16 +14,22 @@ The same cases (bench/search.py's generator, seed 1) go into a fresh SQLite file
   integers; a value's rowid is its case's number and its field's together, so the values need
   no second key index and the trigram index keys on that rowid; the typed indexes end in the
   case number. Rows are made before the timer starts and inserted with plain executemany.
+  With `--bitmaps` it also keeps, per field value and 65,536 cases, a bitmap of the cases
+  that have it (SingleSelect, Boolean and User values; Numbers by whole number, DateTimes by
+  day), updated with each batch inside the timed write, and counts the `andAll` from them.
 
 Prints the writer's cases per second for each stretch of 100,000 and overall, the database's
 size, and the p50 of the `andAll` of three's count (the totalCount SearchCases computes; the
 opencases layout counts with the store's own code). Both layouts must count the same cases.
+After the count the integer layout writes 1,000 more cases one a transaction and prints what
+one took: the writes of a CreateCase there, its bitmaps' upkeep included.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sqlite3
@@ -43,6 +50,7 @@ from opencases.services.context import RequestContext
 from opencases.store.store import Store
 
 STRETCH = 100_000
+SINGLE_WRITES = 1_000
 # The integer layout: a value's rowid is (case number << FIELD_BITS) | field number.
 FIELD_BITS = 10
 INTEGER_SCHEMA = """
@@ -68,6 +76,12 @@ CREATE INDEX ix_audit_case_time ON audit_events (case_no, performed_ms);
 """
 TRIGRAM_INDEX = """CREATE VIRTUAL TABLE value_trgm USING fts5(s_value, content='case_values', content_rowid='id',
   tokenize='trigram case_sensitive 0')"""
+# --bitmaps: bit (case number % 2**CHUNK_BITS) of a chunk's blob is set when the case has the value.
+CHUNK_BITS = 16
+CHUNK_BYTES = (1 << CHUNK_BITS) // 8
+BITMAP_SCHEMA = """CREATE TABLE value_bitmaps (field INTEGER NOT NULL, value NOT NULL, chunk INTEGER NOT NULL,
+  bits BLOB NOT NULL, PRIMARY KEY (field, value, chunk)) WITHOUT ROWID"""
+DAY_MS = 86_400_000
 # The andAll of three (bench/search.py) on the integer layout, as the store counts it on its
 # own: the two equalities' index ranges merged in case order, the range probed per case.
 INTEGER_ANDALL = f"""
@@ -127,14 +141,15 @@ def run_opencases(path: str, cases: int, batch_size: int) -> tuple[Writer, list[
 
 
 def integer_rows(
-    cases: int, batch_size: int, names: dict[str, str], types: dict[str, str]
+    cases: int, batch_size: int, names: dict[str, str], types: dict[str, str], first: int = 1, seed: int = 1
 ) -> Iterator[tuple[list[Any], ...]]:
-    """The generator's cases as rows of the integer layout, one batch at a time."""
+    """The generator's cases as rows of the integer layout, one batch at a time, numbered from
+    `first`."""
     number = {fid: n for n, fid in enumerate(names)}
     # The ids clients see stay UUIDs (36 characters): the cases' own column and the audit's.
     public = {fid: fid if fid in ("title", "status") else str(uuid.UUID(int=n)) for fid, n in number.items()}
     batch: tuple[list[Any], ...] = ([], [], [], [])
-    for i, line in enumerate(lines(cases, names, "t", random.Random(1)), start=1):
+    for i, line in enumerate(lines(cases, names, "t", random.Random(seed)), start=first):
         record = json.loads(line)
         now = int(time.time() * 1000)
         case_rows, value_rows, text_rows, audit_rows = batch
@@ -171,7 +186,57 @@ def integer_rows(
         yield batch
 
 
-def run_integer(path: str, cases: int, batch_size: int, trigram: bool = True) -> tuple[Writer, list[float], int]:
+def bitmap_key(ftype: str, row: tuple[Any, ...]) -> Any:
+    """The value a case_values row is counted under in value_bitmaps; None for none."""
+    s_value, n_value, b_value, u_value = row[3:]
+    if ftype == "Number":
+        return math.floor(n_value)
+    if ftype == "DateTime":
+        return int(n_value // DAY_MS)
+    return {"SingleSelect": s_value, "Boolean": b_value, "User": u_value}.get(ftype)
+
+
+def update_bitmaps(conn: sqlite3.Connection, value_rows: list[tuple[Any, ...]], types: dict[int, str]) -> None:
+    """Set the batch's cases in the bitmaps of their values (read, OR, write back)."""
+    marks: dict[tuple[int, Any, int], int] = {}
+    for row in value_rows:
+        key = bitmap_key(types[row[2]], row)
+        if key is not None:
+            at = (row[2], key, row[1] >> CHUNK_BITS)
+            marks[at] = marks.get(at, 0) | 1 << (row[1] & ((1 << CHUNK_BITS) - 1))
+    out = []
+    for at, bits in marks.items():
+        old = conn.execute("SELECT bits FROM value_bitmaps WHERE field = ? AND value = ? AND chunk = ?", at).fetchone()
+        if old is not None:
+            bits |= int.from_bytes(old[0], "little")
+        out.append((*at, bits.to_bytes(CHUNK_BYTES, "little")))
+    conn.executemany("INSERT OR REPLACE INTO value_bitmaps VALUES (?, ?, ?, ?)", out)
+
+
+def bitmaps(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> dict[int, int]:
+    """The union of the bitmaps `where` selects, by chunk."""
+    chunks: dict[int, int] = {}
+    for chunk, bits in conn.execute(f"SELECT chunk, bits FROM value_bitmaps WHERE {where}", params):
+        chunks[chunk] = chunks.get(chunk, 0) | int.from_bytes(bits, "little")
+    return chunks
+
+
+def bitmap_count(conn: sqlite3.Connection, status: int, sel1: int, num2: int) -> int:
+    """The andAll of three from the bitmaps: status and sel1 by value, num2 > 50 as the whole
+    numbers above 50 plus the cases of 50 itself above it (read from the value index)."""
+    a = bitmaps(conn, "field = ? AND value = ?", (status, "pending"))
+    b = bitmaps(conn, "field = ? AND value = ?", (sel1, "o3"))
+    c = bitmaps(conn, "field = ? AND value > ?", (num2, 50))
+    edge = "SELECT case_no FROM case_values WHERE field = ? AND n_value > 50 AND n_value < 51"
+    for (case_no,) in conn.execute(edge, (num2,)):
+        chunk = case_no >> CHUNK_BITS
+        c[chunk] = c.get(chunk, 0) | 1 << (case_no & ((1 << CHUNK_BITS) - 1))
+    return sum((bits & b.get(chunk, 0) & c.get(chunk, 0)).bit_count() for chunk, bits in a.items())
+
+
+def run_integer(
+    path: str, cases: int, batch_size: int, trigram: bool = True, with_bitmaps: bool = False
+) -> tuple[Writer, list[float], int]:
     spec = {name: ftype for name, ftype in _field_types()}
     names = {name: name for name in ("title", "status", *spec)}
     types = {name: spec.get(name, "Text") for name in names}
@@ -182,6 +247,9 @@ def run_integer(path: str, cases: int, batch_size: int, trigram: bool = True) ->
     conn.executescript(INTEGER_SCHEMA)
     if trigram:
         conn.execute(TRIGRAM_INDEX)
+    if with_bitmaps:
+        conn.execute(BITMAP_SCHEMA)
+    by_number = {number[name]: ftype for name, ftype in types.items()}
     writer = Writer()
 
     def write(rows: tuple[list[Any], ...]) -> None:
@@ -195,6 +263,8 @@ def run_integer(path: str, cases: int, batch_size: int, trigram: bool = True) ->
         conn.executemany("INSERT INTO case_text VALUES (?, ?)", text_rows)
         conn.executemany("INSERT INTO case_fts (rowid, body) VALUES (?, ?)", text_rows)
         conn.executemany("INSERT INTO audit_events (case_no, type, performed_ms, doc) VALUES (?, ?, ?, ?)", audit_rows)
+        if with_bitmaps:
+            update_bitmaps(conn, value_rows, by_number)
         conn.execute("COMMIT")
 
     try:
@@ -204,17 +274,29 @@ def run_integer(path: str, cases: int, batch_size: int, trigram: bool = True) ->
         params = {"status": number["status"], "sel1": number["sel1"], "num2": number["num2"]}
         matches = conn.execute(INTEGER_ANDALL, params).fetchone()[0]
         times = [timed(lambda: conn.execute(INTEGER_ANDALL, params).fetchone()) for _ in range(9)]
+        if with_bitmaps:
+            # The bitmaps must count what the indexes count.
+            if bitmap_count(conn, **params) != matches:
+                raise SystemExit(f"the bitmaps counted {bitmap_count(conn, **params)} cases, the indexes {matches}")
+            times = [timed(lambda: bitmap_count(conn, **params)) for _ in range(9)]
+        # What a write of one case costs now (CreateCase's share of the writer), after the count.
+        single = Writer()
+        for rows in integer_rows(SINGLE_WRITES, 1, names, types, first=cases + 1, seed=2):
+            single.timed(1, lambda r=rows: write(r))
+        print(f"  one case a transaction after the load: {single.busy / SINGLE_WRITES * 1000:.2f} ms a case")
     finally:
         conn.close()
     return writer, times, matches
 
 
 def _field_types() -> list[tuple[str, str]]:
-    """bench/search.py's fields by name and type, read from its setup on a scratch store."""
+    """bench/search.py's fields (and title and status) by name and type, read from its setup on a
+    scratch store."""
     store = Store("sqlite://")
     try:
         ctx = RequestContext(store=store, settings=Settings(), account="123456789012")
-        d, ids, _ = setup(ctx)
+        d, custom, _ = setup(ctx)
+        ids = {"title": "title", "status": "status", **custom}
         with store.read() as tx:
             by_id = {f["field_id"]: f["type"] for f in tx.all_fields(d)}
         return [(name, by_id[fid]) for name, fid in ids.items()]
@@ -228,8 +310,10 @@ def main() -> None:
     ap.add_argument("--layout", choices=("both", "opencases", "integer"), default="both")
     ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
     ap.add_argument("--no-trigram", action="store_true", help="the integer layout without its trigram index")
+    ap.add_argument("--bitmaps", action="store_true", help="the integer layout keeps value bitmaps and counts by them")
     args = ap.parse_args()
-    layouts = {"opencases": run_opencases, "integer": partial(run_integer, trigram=not args.no_trigram)}
+    integer = partial(run_integer, trigram=not args.no_trigram, with_bitmaps=args.bitmaps)
+    layouts = {"opencases": run_opencases, "integer": integer}
     counted = {}
     for name, run in layouts.items():
         if args.layout not in ("both", name):
@@ -237,6 +321,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="opencases-bench-") as tmp:
             path = os.path.join(tmp, "ceiling.db")
             bare = " without its trigram index" if name == "integer" and args.no_trigram else ""
+            bare += " with value bitmaps" if name == "integer" and args.bitmaps else ""
             print(f"{name} layout{bare}, {args.cases:,} cases, {args.batch_size:,} a transaction:", flush=True)
             writer, times, counted[name] = run(path, args.cases, args.batch_size)
             size = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
