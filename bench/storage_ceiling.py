@@ -47,6 +47,7 @@ from search import count_only, lines, queries, setup, timed
 from opencases import transfer
 from opencases.config import DEFAULT_BATCH, Settings
 from opencases.services.context import RequestContext
+from opencases.store.db import READER_CACHE_KIB
 from opencases.store.store import Store
 
 STRETCH = 100_000
@@ -244,6 +245,8 @@ def run_integer(
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # The page cache opencases' connections have, which the import writes with.
+    conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
     conn.executescript(INTEGER_SCHEMA)
     if trigram:
         conn.execute(TRIGRAM_INDEX)
