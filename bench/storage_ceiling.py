@@ -80,6 +80,7 @@ TRIGRAM_INDEX = """CREATE VIRTUAL TABLE value_trgm USING fts5(s_value, content='
 # --bitmaps: bit (case number % 2**CHUNK_BITS) of a chunk's blob is set when the case has the value.
 CHUNK_BITS = 16
 CHUNK_BYTES = (1 << CHUNK_BITS) // 8
+CHUNK_MASK = (1 << CHUNK_BITS) - 1
 BITMAP_SCHEMA = """CREATE TABLE value_bitmaps (field INTEGER NOT NULL, value NOT NULL, chunk INTEGER NOT NULL,
   bits BLOB NOT NULL, PRIMARY KEY (field, value, chunk)) WITHOUT ROWID"""
 DAY_MS = 86_400_000
@@ -142,15 +143,14 @@ def run_opencases(path: str, cases: int, batch_size: int) -> tuple[Writer, list[
 
 
 def integer_rows(
-    cases: int, batch_size: int, names: dict[str, str], types: dict[str, str], first: int = 1, seed: int = 1
+    cases: int, batch_size: int, number: dict[str, int], types: dict[str, str], first: int = 1, seed: int = 1
 ) -> Iterator[tuple[list[Any], ...]]:
     """The generator's cases as rows of the integer layout, one batch at a time, numbered from
-    `first`."""
-    number = {fid: n for n, fid in enumerate(names)}
+    `first`; `number` gives each field's number by its id (here, its name)."""
     # The ids clients see stay UUIDs (36 characters): the cases' own column and the audit's.
     public = {fid: fid if fid in ("title", "status") else str(uuid.UUID(int=n)) for fid, n in number.items()}
     batch: tuple[list[Any], ...] = ([], [], [], [])
-    for i, line in enumerate(lines(cases, names, "t", random.Random(seed)), start=first):
+    for i, line in enumerate(lines(cases, {f: f for f in number}, "t", random.Random(seed)), start=first):
         record = json.loads(line)
         now = int(time.time() * 1000)
         case_rows, value_rows, text_rows, audit_rows = batch
@@ -204,7 +204,7 @@ def update_bitmaps(conn: sqlite3.Connection, value_rows: list[tuple[Any, ...]], 
         key = bitmap_key(types[row[2]], row)
         if key is not None:
             at = (row[2], key, row[1] >> CHUNK_BITS)
-            marks[at] = marks.get(at, 0) | 1 << (row[1] & ((1 << CHUNK_BITS) - 1))
+            marks[at] = marks.get(at, 0) | 1 << (row[1] & CHUNK_MASK)
     out = []
     for at, bits in marks.items():
         old = conn.execute("SELECT bits FROM value_bitmaps WHERE field = ? AND value = ? AND chunk = ?", at).fetchone()
@@ -231,17 +231,15 @@ def bitmap_count(conn: sqlite3.Connection, status: int, sel1: int, num2: int) ->
     edge = "SELECT case_no FROM case_values WHERE field = ? AND n_value > 50 AND n_value < 51"
     for (case_no,) in conn.execute(edge, (num2,)):
         chunk = case_no >> CHUNK_BITS
-        c[chunk] = c.get(chunk, 0) | 1 << (case_no & ((1 << CHUNK_BITS) - 1))
+        c[chunk] = c.get(chunk, 0) | 1 << (case_no & CHUNK_MASK)
     return sum((bits & b.get(chunk, 0) & c.get(chunk, 0)).bit_count() for chunk, bits in a.items())
 
 
 def run_integer(
     path: str, cases: int, batch_size: int, trigram: bool = True, with_bitmaps: bool = False
 ) -> tuple[Writer, list[float], int]:
-    spec = {name: ftype for name, ftype in _field_types()}
-    names = {name: name for name in ("title", "status", *spec)}
-    types = {name: spec.get(name, "Text") for name in names}
-    number = {name: n for n, name in enumerate(names)}
+    types = dict(_field_types())
+    number = {name: n for n, name in enumerate(types)}
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -271,7 +269,7 @@ def run_integer(
         conn.execute("COMMIT")
 
     try:
-        for rows in integer_rows(cases, batch_size, names, types):
+        for rows in integer_rows(cases, batch_size, number, types):
             writer.timed(len(rows[0]), lambda r=rows: write(r))
         conn.execute("ANALYZE")
         params = {"status": number["status"], "sel1": number["sel1"], "num2": number["num2"]}
@@ -279,12 +277,13 @@ def run_integer(
         times = [timed(lambda: conn.execute(INTEGER_ANDALL, params).fetchone()) for _ in range(9)]
         if with_bitmaps:
             # The bitmaps must count what the indexes count.
-            if bitmap_count(conn, **params) != matches:
-                raise SystemExit(f"the bitmaps counted {bitmap_count(conn, **params)} cases, the indexes {matches}")
+            by_bitmaps = bitmap_count(conn, **params)
+            if by_bitmaps != matches:
+                raise SystemExit(f"the bitmaps counted {by_bitmaps} cases, the indexes {matches}")
             times = [timed(lambda: bitmap_count(conn, **params)) for _ in range(9)]
         # What a write of one case costs now (CreateCase's share of the writer), after the count.
         single = Writer()
-        for rows in integer_rows(SINGLE_WRITES, 1, names, types, first=cases + 1, seed=2):
+        for rows in integer_rows(SINGLE_WRITES, 1, number, types, first=cases + 1, seed=2):
             single.timed(1, lambda r=rows: write(r))
         print(f"  one case a transaction after the load: {single.busy / SINGLE_WRITES * 1000:.2f} ms a case")
     finally:
